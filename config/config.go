@@ -1,0 +1,194 @@
+package config
+
+import (
+	"net/netip"
+	"os"
+	"time"
+)
+
+// DefaultPath is where sctpguard looks for its configuration file when
+// none is given on the command line.
+const DefaultPath = "/etc/sctpguard/sctpguard.hcl"
+
+// Documented defaults. Load and Parse fill them in for every setting the
+// file leaves out; Default returns a Config holding them.
+const (
+	DefaultStreams          = 16
+	DefaultMaxMessage       = 256 * KiB
+	DefaultConnectTimeout   = 5 * time.Second
+	DefaultAssociationQuota = 1 * MiB
+	DefaultGlobalQuota      = 256 * MiB
+	DefaultOverhead         = 2 * KiB
+	DefaultAdminSocket      = "/run/sctpguard/admin.sock"
+	DefaultAdminMode        = os.FileMode(0o600)
+	DefaultLogLevel         = "info"
+	DefaultLogFormat        = "text"
+	DefaultDrainTimeout     = 10 * time.Second
+)
+
+// Limits on values accepted from the file.
+const (
+	// MaxMaxMessage is the largest max_message a relay accepts.
+	MaxMaxMessage = 64 * MiB
+	// MaxOverhead is the largest per-message overhead accepted in cost.
+	MaxOverhead = 1 * MiB
+	// maxSocketPath is the longest path a Unix socket address holds
+	// (sun_path is 108 bytes including the terminating NUL).
+	maxSocketPath = 107
+)
+
+// Config is a validated configuration. Load and Parse return it with every
+// default applied, so consumers never substitute defaults themselves.
+type Config struct {
+	Relays   []Relay  // at least one; names unique
+	Quota    Quota    // host-wide budget
+	Cost     Cost     // how a message is charged
+	Admin    Admin    // the admin socket
+	Metrics  Metrics  // the Prometheus endpoint
+	Log      Log      // logging
+	Shutdown Shutdown // how the daemon stops
+}
+
+// Relay is one relay "NAME" block: a front endpoint that applications
+// connect to and the one peer endpoint it relays them to. Every
+// association accepted on Listen gets its own association to Upstream.
+type Relay struct {
+	// Name is the block label: unique, 1 to 63 characters of letters,
+	// digits, '-', '_' and '.', starting with a letter or digit. It
+	// labels metrics, log lines and status rows.
+	Name string
+	// Listen holds the local addresses of the front endpoint, all on the
+	// same port (one multi-homed SCTP endpoint); at least one, no
+	// duplicates. Port 0 picks an ephemeral port.
+	Listen []netip.AddrPort
+	// Upstream holds the addresses of the peer endpoint, all on the same
+	// port 1..65535; at least one, no duplicates.
+	Upstream []netip.AddrPort
+	// Streams is the number of outbound streams requested on both legs,
+	// 1..65535. If zero, 16.
+	Streams uint16
+	// MaxMessage is the largest message relayed, in bytes, 1..64 MiB; a
+	// larger message aborts its association. If zero, 256 KiB.
+	MaxMessage int64
+	// ConnectTimeout bounds the connect to Upstream. If zero, 5s.
+	ConnectTimeout time.Duration
+	// NoDelay sets SCTP_NODELAY on both legs. If unset in the file,
+	// true; a zero Relay built in Go has it false, so start from
+	// DefaultRelay.
+	NoDelay bool
+	// Quota is the relay's budget.
+	Quota RelayQuota
+}
+
+// RelayQuota bounds the true cost (payload plus Cost.Overhead per message)
+// a relay holds on the host.
+type RelayQuota struct {
+	// Association is the budget of one association in each direction, in
+	// bytes; at least MaxMessage+Cost.Overhead. If zero, 1 MiB.
+	Association int64
+	// Socket is the budget of the listener, all of its associations and
+	// both directions together, in bytes; if set, at least Association.
+	// If zero, the relay is bounded only by the global quota.
+	Socket int64
+}
+
+// Quota is the host-wide budget.
+type Quota struct {
+	// Global bounds the true cost held by all relays together, in bytes;
+	// at least every relay's Association and Socket. If zero, 256 MiB.
+	Global int64
+}
+
+// Cost is how the true cost of a message is computed.
+type Cost struct {
+	// Overhead is the kernel's memory per message on top of its payload,
+	// in bytes, 1 B..1 MiB. If zero, 2 KiB: Linux 6.1 was measured to
+	// hold ~1.8 KB per 1-byte message. `sctpguard calibrate` measures
+	// this host and prints the line to put in the file.
+	Overhead int64
+}
+
+// Admin is the Unix socket that `sctpguard status` and live tuning use.
+type Admin struct {
+	// Socket is the absolute path of the socket. If empty,
+	// /run/sctpguard/admin.sock.
+	Socket string
+	// Mode holds the socket's permission bits; others get no access. If
+	// zero, 0600.
+	Mode os.FileMode
+	// Group, if set, is the group (name or numeric id) the socket is
+	// given, so that its members can use it with a mode such as 0660. If
+	// empty, the group is left alone.
+	Group string
+}
+
+// Metrics is the Prometheus endpoint.
+type Metrics struct {
+	// Listen is the host:port the HTTP endpoint serves /metrics on. If
+	// empty, metrics are not served.
+	Listen string
+}
+
+// Log is how the daemon logs.
+type Log struct {
+	// Level is one of trace, debug, info, warn or error. If empty, info.
+	Level string
+	// Format is text or json. If empty, text.
+	Format string
+}
+
+// Shutdown is how the daemon stops.
+type Shutdown struct {
+	// DrainTimeout is how long, on SIGTERM, the daemon lets associations
+	// finish relaying what they hold before aborting them. If zero, 10s.
+	DrainTimeout time.Duration
+}
+
+// Default returns a Config with every default applied and no relays; add
+// relays made by DefaultRelay.
+func Default() *Config {
+	c := &Config{}
+	c.ApplyDefaults()
+	return c
+}
+
+// DefaultRelay returns a relay with every default applied and no
+// addresses.
+func DefaultRelay(name string) Relay {
+	r := Relay{Name: name, NoDelay: true}
+	r.ApplyDefaults()
+	return r
+}
+
+// ApplyDefaults sets every zero field that has a default to it, as Load
+// does for what the file leaves out, so that a Config built in Go keeps
+// the "If zero" promises. It cannot tell an unset Relay.NoDelay from
+// false and leaves it alone.
+func (c *Config) ApplyDefaults() {
+	for i := range c.Relays {
+		c.Relays[i].ApplyDefaults()
+	}
+	setDefault(&c.Quota.Global, DefaultGlobalQuota)
+	setDefault(&c.Cost.Overhead, DefaultOverhead)
+	setDefault(&c.Admin.Socket, DefaultAdminSocket)
+	setDefault(&c.Admin.Mode, DefaultAdminMode)
+	setDefault(&c.Log.Level, DefaultLogLevel)
+	setDefault(&c.Log.Format, DefaultLogFormat)
+	setDefault(&c.Shutdown.DrainTimeout, DefaultDrainTimeout)
+}
+
+// ApplyDefaults sets every zero field of r that has a default to it,
+// except NoDelay.
+func (r *Relay) ApplyDefaults() {
+	setDefault(&r.Streams, DefaultStreams)
+	setDefault(&r.MaxMessage, DefaultMaxMessage)
+	setDefault(&r.ConnectTimeout, DefaultConnectTimeout)
+	setDefault(&r.Quota.Association, DefaultAssociationQuota)
+}
+
+func setDefault[T comparable](p *T, def T) {
+	var zero T
+	if *p == zero {
+		*p = def
+	}
+}

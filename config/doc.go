@@ -1,0 +1,130 @@
+// Package config reads the sctpguard configuration file: it decodes the
+// HCL, applies the documented defaults and validates the result, all
+// before the first socket opens. Load reports every problem at once, each
+// as "file:line:col: field: message" naming the bad value and what is
+// allowed; a file with any problem yields no Config, never a partial one.
+//
+// Typical use:
+//
+//	cfg, err := config.Load(config.DefaultPath)
+//	var cerr *config.Error
+//	if errors.As(err, &cerr) {
+//		cerr.WriteTo(os.Stderr) // one line per problem
+//		os.Exit(1)
+//	}
+//
+// # The file
+//
+// The file is HCL native syntax, by default /etc/sctpguard/sctpguard.hcl.
+// Expressions may use literals and arithmetic only: no variables or
+// functions. An attribute set to null counts as left out. Unknown blocks
+// and attributes are errors (with a suggestion where one is close).
+//
+//	relay "diameter" {
+//	  listen   = ["127.0.0.1:3868"]
+//	  upstream = ["192.0.2.10:3868", "198.51.100.10:3868"]
+//	  quota {
+//	    association = "1MiB"
+//	  }
+//	}
+//	quota {
+//	  global = "256MiB"
+//	}
+//	admin {
+//	  socket = "/run/sctpguard/admin.sock"
+//	}
+//
+// Values:
+//
+//   - A size is a number of bytes (4096) or a string of a number and a
+//     binary unit: "100B", "512KiB", "1MiB", "1.5GiB". Units are B, KiB,
+//     MiB and GiB, case-sensitive. Decimal units (KB, MB, GB) are refused
+//     rather than guessed: a memory budget should not be 5% off because
+//     KB meant 1000 to the writer and 1024 to the reader. A fraction is
+//     allowed only if it comes to a whole number of bytes. Negative sizes
+//     are refused.
+//   - A duration is a Go duration string: "500ms", "5s", "1m30s". It must
+//     be positive.
+//   - An address is a string "ip:port" such as "192.0.2.10:3868" or
+//     "[2001:db8::10]:3868". Host names are not resolved.
+//
+// # relay "NAME" (one or more)
+//
+// A relay is one front endpoint that applications connect to instead of
+// their peer, and the one peer endpoint every accepted association is
+// relayed to. NAME labels metrics, log lines and status rows; it is
+// unique and 1 to 63 letters, digits, '-', '_' or '.', starting with a
+// letter or digit.
+//
+//	listen          addresses of the front endpoint: one, or several
+//	                for a multi-homed endpoint, all on the same port
+//	                (0 picks one). Required. No two relays may listen on
+//	                the same address and port; 0.0.0.0 overlaps every
+//	                IPv4 address and [::] every address.
+//	upstream        addresses of the peer endpoint: one or more, all on
+//	                the same port 1..65535. Required.
+//	streams         outbound streams requested on both legs, 1..65535.
+//	                Default 16.
+//	max_message     size of the largest message relayed, 1B..64MiB;
+//	                a larger message aborts its association. Default
+//	                "256KiB".
+//	connect_timeout duration allowed for the connect to upstream.
+//	                Default "5s".
+//	nodelay         set SCTP_NODELAY on both legs. Default true.
+//
+//	quota {
+//	  association   size: the true cost (payload plus cost.overhead per
+//	                message) one association may hold in each direction.
+//	                At least max_message + cost.overhead, or the largest
+//	                message could never be relayed. Default "1MiB".
+//	  socket        size: the true cost all associations of this relay's
+//	                listener may hold together; at least association.
+//	                Default 0: bounded only by the global quota.
+//	}
+//
+// # quota
+//
+//	global          size: the true cost all relays together may hold on
+//	                the host; at least every relay's association and
+//	                socket quota. Default "256MiB".
+//
+// # cost
+//
+//	overhead        size: what the kernel holds per message on top of its
+//	                payload, 1B..1MiB. Default "2KiB": Linux 6.1 was
+//	                measured to hold ~1.8 KB per 1-byte message. Run
+//	                `sctpguard calibrate` to measure this host; it prints
+//	                the line to put here.
+//
+// # admin
+//
+// The Unix socket `sctpguard status` and live tuning talk to.
+//
+//	socket          absolute path, at most 107 bytes. Default
+//	                "/run/sctpguard/admin.sock".
+//	mode            permission bits as an octal string, 0600 to 0770:
+//	                the owner reads and writes, others get nothing (any
+//	                local user could otherwise change quotas). Default
+//	                "0600". A string, because HCL reads 0660 as decimal.
+//	group           group name or id given to the socket, for a mode such
+//	                as "0660". Default: left alone.
+//
+// # metrics
+//
+//	listen          "host:port" to serve Prometheus metrics on, such as
+//	                "127.0.0.1:9368". Default "": not served.
+//
+// # log
+//
+//	level           trace, debug, info, warn or error. Default "info".
+//	format          text or json. Default "text".
+//
+// # shutdown
+//
+//	drain_timeout   duration a stopping daemon lets associations finish
+//	                relaying what they hold before it aborts them.
+//	                Default "10s".
+//
+// The quota, cost, admin, metrics, log and shutdown blocks, and a relay's
+// quota block, may each appear at most once; all are optional.
+package config

@@ -1,0 +1,185 @@
+package config
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+)
+
+// The file as HCL decodes it. Attributes stay expressions so that sizes
+// may be numbers or strings and every problem keeps its position.
+// Singleton blocks are slices so that a duplicate can be reported with
+// both positions.
+type fileHCL struct {
+	Relays   []relayHCL    `hcl:"relay,block"`
+	Quota    []quotaHCL    `hcl:"quota,block"`
+	Cost     []costHCL     `hcl:"cost,block"`
+	Admin    []adminHCL    `hcl:"admin,block"`
+	Metrics  []metricsHCL  `hcl:"metrics,block"`
+	Log      []logHCL      `hcl:"log,block"`
+	Shutdown []shutdownHCL `hcl:"shutdown,block"`
+}
+
+type relayHCL struct {
+	Name           string          `hcl:"name,label"`
+	NameRange      hcl.Range       `hcl:"name,label_range"`
+	DefRange       hcl.Range       `hcl:",def_range"`
+	Listen         hcl.Expression  `hcl:"listen,optional"`
+	Upstream       hcl.Expression  `hcl:"upstream,optional"`
+	Streams        hcl.Expression  `hcl:"streams,optional"`
+	MaxMessage     hcl.Expression  `hcl:"max_message,optional"`
+	ConnectTimeout hcl.Expression  `hcl:"connect_timeout,optional"`
+	NoDelay        hcl.Expression  `hcl:"nodelay,optional"`
+	Quota          []relayQuotaHCL `hcl:"quota,block"`
+}
+
+type relayQuotaHCL struct {
+	DefRange    hcl.Range      `hcl:",def_range"`
+	Association hcl.Expression `hcl:"association,optional"`
+	Socket      hcl.Expression `hcl:"socket,optional"`
+}
+
+type quotaHCL struct {
+	DefRange hcl.Range      `hcl:",def_range"`
+	Global   hcl.Expression `hcl:"global,optional"`
+}
+
+type costHCL struct {
+	DefRange hcl.Range      `hcl:",def_range"`
+	Overhead hcl.Expression `hcl:"overhead,optional"`
+}
+
+type adminHCL struct {
+	DefRange hcl.Range      `hcl:",def_range"`
+	Socket   hcl.Expression `hcl:"socket,optional"`
+	Mode     hcl.Expression `hcl:"mode,optional"`
+	Group    hcl.Expression `hcl:"group,optional"`
+}
+
+type metricsHCL struct {
+	DefRange hcl.Range      `hcl:",def_range"`
+	Listen   hcl.Expression `hcl:"listen,optional"`
+}
+
+type logHCL struct {
+	DefRange hcl.Range      `hcl:",def_range"`
+	Level    hcl.Expression `hcl:"level,optional"`
+	Format   hcl.Expression `hcl:"format,optional"`
+}
+
+type shutdownHCL struct {
+	DefRange     hcl.Range      `hcl:",def_range"`
+	DrainTimeout hcl.Expression `hcl:"drain_timeout,optional"`
+}
+
+// Load reads, decodes and validates the file at path. The error is an
+// *Error listing every problem when the file was read but is invalid.
+func Load(path string) (*Config, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
+	return Parse(src, path)
+}
+
+// Parse decodes and validates src, naming it filename in diagnostics. It
+// returns a Config with every default applied, or nil and an *Error
+// listing every problem.
+func Parse(src []byte, filename string) (*Config, error) {
+	f, hd := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
+	if hd.HasErrors() {
+		return nil, newError(fromHCL(hd, filename))
+	}
+	d := newDecoder(filename)
+	var raw fileHCL
+	d.hcl(gohcl.DecodeBody(f.Body, nil, &raw))
+	cfg := d.config(&raw, f.Body.MissingItemRange())
+	if len(d.diags) > 0 {
+		return nil, newError(d.diags)
+	}
+	return cfg, nil
+}
+
+func newError(ds []Diagnostic) *Error {
+	sortDiags(ds)
+	return &Error{Diags: ds}
+}
+
+// config builds the Config from the decoded file: each block's values
+// with their defaults, then the rules that span blocks.
+func (d *decoder) config(raw *fileHCL, top hcl.Range) *Config {
+	c := Default()
+	if q := single(d, raw.Quota, "quota"); q != nil {
+		c.Quota.Global = d.size(q.Global, "quota.global", 1, noLimit, DefaultGlobalQuota)
+	}
+	if k := single(d, raw.Cost, "cost"); k != nil {
+		c.Cost.Overhead = d.size(k.Overhead, "cost.overhead", 1, MaxOverhead, DefaultOverhead)
+	}
+	if a := single(d, raw.Admin, "admin"); a != nil {
+		c.Admin = d.admin(a)
+	}
+	if m := single(d, raw.Metrics, "metrics"); m != nil {
+		c.Metrics.Listen = d.hostPort(m.Listen, "metrics.listen")
+	}
+	if l := single(d, raw.Log, "log"); l != nil {
+		c.Log.Level = d.enum(l.Level, "log.level", DefaultLogLevel, "trace", "debug", "info", "warn", "error")
+		c.Log.Format = d.enum(l.Format, "log.format", DefaultLogFormat, "text", "json")
+	}
+	if s := single(d, raw.Shutdown, "shutdown"); s != nil {
+		c.Shutdown.DrainTimeout = d.duration(s.DrainTimeout, "shutdown.drain_timeout", DefaultDrainTimeout)
+	}
+	for i := range raw.Relays {
+		c.Relays = append(c.Relays, d.relay(&raw.Relays[i]))
+	}
+	d.validate(c, raw.Relays, top)
+	return c
+}
+
+func (d *decoder) admin(a *adminHCL) Admin {
+	return Admin{
+		Socket: d.socketPath(a.Socket, "admin.socket"),
+		Mode:   d.mode(a.Mode, "admin.mode"),
+		Group:  d.str(a.Group, "admin.group", ""),
+	}
+}
+
+func (d *decoder) relay(r *relayHCL) Relay {
+	p := relayField(r.Name)
+	out := DefaultRelay(r.Name)
+	out.Listen = d.addrs(r.Listen, p+".listen", local)
+	out.Upstream = d.addrs(r.Upstream, p+".upstream", peer)
+	out.Streams = uint16(d.count(r.Streams, p+".streams", 1, 65535, DefaultStreams))
+	out.MaxMessage = d.size(r.MaxMessage, p+".max_message", 1, MaxMaxMessage, DefaultMaxMessage)
+	out.ConnectTimeout = d.duration(r.ConnectTimeout, p+".connect_timeout", DefaultConnectTimeout)
+	out.NoDelay = d.boolean(r.NoDelay, p+".nodelay", true)
+	if q := single(d, r.Quota, p+".quota"); q != nil {
+		out.Quota.Association = d.size(q.Association, p+".quota.association", 1, noLimit, DefaultAssociationQuota)
+		out.Quota.Socket = d.size(q.Socket, p+".quota.socket", 0, noLimit, 0)
+	}
+	return out
+}
+
+// single returns the first of blocks, or nil, reporting every further
+// one: these blocks may appear at most once.
+func single[T interface{ def() hcl.Range }](d *decoder, blocks []T, field string) *T {
+	if len(blocks) == 0 {
+		return nil
+	}
+	first := blocks[0].def()
+	for _, b := range blocks[1:] {
+		d.errorf(b.def(), field, "duplicate block; only one %s block is allowed, the first is at %s",
+			lastWord(field), posString(first))
+	}
+	return &blocks[0]
+}
+
+func (b quotaHCL) def() hcl.Range      { return b.DefRange }
+func (b costHCL) def() hcl.Range       { return b.DefRange }
+func (b adminHCL) def() hcl.Range      { return b.DefRange }
+func (b metricsHCL) def() hcl.Range    { return b.DefRange }
+func (b logHCL) def() hcl.Range        { return b.DefRange }
+func (b shutdownHCL) def() hcl.Range   { return b.DefRange }
+func (b relayQuotaHCL) def() hcl.Range { return b.DefRange }

@@ -1,0 +1,4 @@
+# A file without any relay would relay nothing.
+quota {
+  global = "256MiB"
+}

@@ -1,0 +1,38 @@
+# Every attribute set, none to its default.
+relay "s6a" {
+  listen          = ["10.0.0.1:3868", "[2001:db8::1]:3868"]
+  upstream        = ["192.0.2.10:3869"]
+  streams         = 64
+  max_message     = 65536
+  connect_timeout = "1500ms"
+  nodelay         = false
+  quota {
+    association = "0.5MiB"
+    socket      = "32MiB"
+  }
+}
+relay "m3ua-1" {
+  listen   = ["0.0.0.0:2905"]
+  upstream = ["[2001:db8::20]:2905"]
+}
+quota {
+  global = "1GiB"
+}
+cost {
+  overhead = "1792B"
+}
+admin {
+  socket = "/run/sctpguard.sock"
+  mode   = "0660"
+  group  = "sctpguard"
+}
+metrics {
+  listen = ":9368"
+}
+log {
+  level  = "debug"
+  format = "json"
+}
+shutdown {
+  drain_timeout = "1m"
+}

@@ -1,0 +1,145 @@
+package config
+
+import (
+	"net/netip"
+	"regexp"
+	"strconv"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// relayName is what a relay may be called: it labels metrics and log
+// lines and is typed in admin commands.
+var relayName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
+
+// relayField is the prefix of a relay's fields in diagnostics.
+func relayField(name string) string {
+	if relayName.MatchString(name) {
+		return "relay." + name
+	}
+	return "relay." + strconv.Quote(name)
+}
+
+// validate applies the rules that span fields and blocks. Fields already
+// rejected are skipped, so one mistake is reported once.
+func (d *decoder) validate(c *Config, raw []relayHCL, top hcl.Range) {
+	if len(c.Relays) == 0 {
+		d.errorf(top, "relay", "at least one relay block is required, such as relay \"diameter\" { listen = [...] upstream = [...] }")
+	}
+	d.skip = d.checkNames(raw) // fields of same-named relays cannot be told apart
+	for i := range c.Relays {
+		if d.skip[c.Relays[i].Name] {
+			continue
+		}
+		d.checkQuotas(c, &c.Relays[i], raw[i].DefRange)
+		d.checkListeners(c.Relays[:i], &c.Relays[i])
+	}
+}
+
+// checkNames reports empty, malformed and duplicate relay names, and
+// returns the names given to more than one relay.
+func (d *decoder) checkNames(raw []relayHCL) map[string]bool {
+	first := map[string]hcl.Range{}
+	dup := map[string]bool{}
+	for _, r := range raw {
+		switch at, seen := first[r.Name]; {
+		case r.Name == "":
+			d.errorf(r.NameRange, "relay", "the name must not be empty")
+		case seen:
+			dup[r.Name] = true
+			d.errorf(r.NameRange, "relay", "%q is already the name of the relay at %s; names must be unique", r.Name, posString(at))
+			continue
+		case !relayName.MatchString(r.Name):
+			d.errorf(r.NameRange, "relay", "%q is not a valid name; use 1 to 63 letters, digits, '-', '_' or '.', starting with a letter or digit", r.Name)
+		}
+		first[r.Name] = r.NameRange
+	}
+	return dup
+}
+
+// checkListeners reports listen addresses of relay b that an earlier
+// relay binds already, each once.
+func (d *decoder) checkListeners(earlier []Relay, b *Relay) {
+	pb := relayField(b.Name) + ".listen"
+	if d.bad[pb] {
+		return
+	}
+	for i, x := range b.Listen {
+		ef := pb + "[" + strconv.Itoa(i) + "]"
+		if a, j := d.boundBy(earlier, x); a != nil {
+			at := d.at[relayField(a.Name)+".listen["+strconv.Itoa(j)+"]"]
+			what := "overlaps " + a.Listen[j].String() + " of"
+			if x == a.Listen[j] {
+				what = "is also an address of"
+			}
+			d.errorf(d.at[ef], ef, "%s %s relay %q at %s; two relays cannot listen on the same address and port",
+				x, what, a.Name, posString(at))
+		}
+	}
+}
+
+// boundBy returns the relay, and the index in its listen, of the first
+// usable relay that binds x.
+func (d *decoder) boundBy(relays []Relay, x netip.AddrPort) (*Relay, int) {
+	if x.Port() == 0 {
+		return nil, 0
+	}
+	for i := range relays {
+		a := &relays[i]
+		if d.skip[a.Name] || d.bad[relayField(a.Name)+".listen"] {
+			continue
+		}
+		for j, y := range a.Listen {
+			if overlaps(x, y) {
+				return a, j
+			}
+		}
+	}
+	return nil, 0
+}
+
+// checkQuotas reports budgets that cannot hold what they must: one
+// largest message per association, an association per socket, and any
+// of them within the global quota.
+func (d *decoder) checkQuotas(c *Config, r *Relay, def hcl.Range) {
+	p := relayField(r.Name)
+	assoc, sock, maxMsg := p+".quota.association", p+".quota.socket", p+".max_message"
+	q := r.Quota
+	if cost := r.MaxMessage + c.Cost.Overhead; q.Association < cost {
+		d.conflict(def, []string{assoc, maxMsg, "cost.overhead"},
+			"quota.association %s is less than the cost of one message of max_message %s plus cost.overhead %s (%d B), so such a message could never be relayed; raise quota.association or lower max_message",
+			FormatSize(q.Association), FormatSize(r.MaxMessage), FormatSize(c.Cost.Overhead), cost)
+	}
+	if q.Socket != 0 && q.Socket < q.Association {
+		d.conflict(def, []string{sock, assoc},
+			"quota.socket %s is less than quota.association %s; a socket must hold at least one association",
+			FormatSize(q.Socket), FormatSize(q.Association))
+	}
+	what, largest := "association", q.Association
+	if q.Socket > largest {
+		what, largest = "socket", q.Socket
+	}
+	if c.Quota.Global < largest {
+		d.conflict(def, []string{"quota.global", p + ".quota." + what},
+			"quota.global %s is less than quota.%s %s of relay %q; the global quota must hold it",
+			FormatSize(c.Quota.Global), what, FormatSize(largest), r.Name)
+	}
+}
+
+// conflict reports a rule broken by fields together, at the first of them
+// set in the file (or at fallback when all are defaults), unless one of
+// them was rejected already.
+func (d *decoder) conflict(fallback hcl.Range, fields []string, format string, args ...any) {
+	for _, f := range fields {
+		if d.bad[f] {
+			return
+		}
+	}
+	for _, f := range fields {
+		if rng, ok := d.at[f]; ok {
+			d.errorf(rng, f, format, args...)
+			return
+		}
+	}
+	d.errorf(fallback, fields[0], format, args...)
+}

@@ -1,0 +1,77 @@
+# sctpguard configuration: /etc/sctpguard/sctpguard.hcl
+#
+# Check it with `sctpguard check -c FILE`: every problem is printed with
+# file:line. Every setting below other than listen and upstream shows its
+# default; delete what you do not change.
+#
+# Sizes: a number of bytes, or a string with a binary unit: "512KiB",
+# "1MiB", "1.5GiB" (B, KiB, MiB, GiB; KB/MB/GB are refused as ambiguous).
+# Durations: Go duration strings: "500ms", "5s", "1m30s".
+# Addresses: "ip:port" strings; host names are not resolved.
+
+# One relay per peer endpoint. Applications connect to `listen` instead of
+# their peer; every association they open is relayed to `upstream`.
+relay "diameter" {
+  # The front endpoint: one address, or several (same port) to be
+  # multi-homed.
+  listen = ["127.0.0.1:3868"]
+
+  # The peer endpoint: all its addresses, on one port.
+  upstream = ["192.0.2.10:3868", "198.51.100.10:3868"]
+
+  streams         = 16       # outbound streams asked for on both legs
+  max_message     = "256KiB" # a larger message aborts its association
+  connect_timeout = "5s"     # to upstream
+  nodelay         = true     # SCTP_NODELAY on both legs
+
+  quota {
+    # True cost (payload + cost.overhead per message) one association may
+    # hold in each direction. At least max_message + cost.overhead.
+    association = "1MiB"
+
+    # All associations of this relay together; 0 = only the global quota.
+    socket = "64MiB"
+  }
+}
+
+# A second relay, multi-homed on both sides.
+relay "m3ua" {
+  listen   = ["10.0.0.1:2905", "10.1.0.1:2905"]
+  upstream = ["[2001:db8::20]:2905", "[2001:db8:1::20]:2905"]
+
+  quota {
+    association = "512KiB"
+  }
+}
+
+# Everything sctpguard holds on this host, all relays together.
+quota {
+  global = "256MiB"
+}
+
+# Kernel memory per message on top of its payload. `sctpguard calibrate`
+# measures this host and prints the line to put here.
+cost {
+  overhead = "2KiB"
+}
+
+# The socket `sctpguard status` and live tuning talk to.
+admin {
+  socket = "/run/sctpguard/admin.sock"
+  mode   = "0600" # octal string; 0600 to 0770, never open to others
+  # group = "sctpguard" # with mode = "0660", lets that group use it
+}
+
+# Prometheus metrics; off unless listen is set.
+metrics {
+  listen = "127.0.0.1:9368"
+}
+
+log {
+  level  = "info" # trace, debug, info, warn, error
+  format = "text" # text, json
+}
+
+shutdown {
+  drain_timeout = "10s" # then the associations left are aborted
+}
