@@ -36,6 +36,7 @@ need_packages() {
   command -v socat >/dev/null || missing+=(socat)
   command -v sctp_darn >/dev/null || missing+=(lksctp-tools)
   command -v tc >/dev/null && command -v ip >/dev/null || missing+=(iproute2)
+  command -v systemd-analyze >/dev/null || missing+=(systemd)
   command -v apt-get >/dev/null || { log "not a Debian system: install ${missing[*]:-nothing} by hand"; return 0; }
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ]; then

@@ -1,0 +1,107 @@
+package admin
+
+import "time"
+
+// Source is what the admin API reads from the running daemon.
+type Source interface {
+	// Status returns a snapshot. It is called once per request, so it
+	// must be cheap and must not block on a relay.
+	Status() Status
+}
+
+// Reloader (optional) triggers a configuration reload like SIGHUP. It returns
+// the diagnostics if the new configuration is invalid, in which case nothing
+// has changed.
+type Reloader interface {
+	Reload() error
+}
+
+// Status is a snapshot of the daemon. Its JSON form, served at GET /v1/status
+// and printed by `sctpguard status --json`, is stable: fields may be added,
+// never renamed or removed. Sizes are in bytes, durations in nanoseconds.
+type Status struct {
+	Version string    `json:"version"`
+	Started time.Time `json:"started"` // RFC 3339
+	// Global is the host-wide budget.
+	Global Budget `json:"global"`
+	// Relays lists the relay blocks of the configuration. Never null in JSON.
+	Relays []RelayStatus `json:"relays"`
+	// Associations lists the relayed associations. Never null in JSON.
+	Associations []AssocStatus `json:"associations"`
+}
+
+// Budget is a memory budget: the true cost charged against it and its limit,
+// both in bytes. A Limit of zero means no limit.
+type Budget struct {
+	Limit int64 `json:"limit"`
+	Used  int64 `json:"used"`
+}
+
+// RelayStatus describes one relay block.
+type RelayStatus struct {
+	Name     string   `json:"name"`
+	Listen   []string `json:"listen"`   // front addresses
+	Upstream []string `json:"upstream"` // addresses of the upstream peer
+	Budget   Budget   `json:"budget"`   // the socket-level budget
+	// Associations is the number of associations the relay holds.
+	Associations int `json:"associations"`
+}
+
+// AssocStatus describes one relayed association: a front association paired
+// with an upstream one. "ToUpstream" counts the direction from the
+// application to the peer, "ToFront" the way back.
+type AssocStatus struct {
+	ID       uint64 `json:"id"`
+	Relay    string `json:"relay"`    // the relay block's name
+	Front    string `json:"front"`    // the application's address
+	Upstream string `json:"upstream"` // the peer's primary address
+	State    string `json:"state"`
+
+	MsgsToUpstream  uint64 `json:"msgs_to_upstream"`
+	BytesToUpstream uint64 `json:"bytes_to_upstream"`
+	MsgsToFront     uint64 `json:"msgs_to_front"`
+	BytesToFront    uint64 `json:"bytes_to_front"`
+
+	// HeldToUpstream and HeldToFront are the true cost sctpguard holds
+	// charged for each direction, out of Quota (per direction).
+	HeldToUpstream int64 `json:"held_to_upstream"`
+	HeldToFront    int64 `json:"held_to_front"`
+	Quota          int64 `json:"quota"`
+
+	// KernelToUpstream and KernelToFront are the bytes the kernel holds for
+	// each direction, from sock_diag; -1 if unknown.
+	KernelToUpstream int64 `json:"kernel_to_upstream"`
+	KernelToFront    int64 `json:"kernel_to_front"`
+
+	// PeerRwndUpstream and PeerRwndFront are the receive windows the
+	// upstream peer and the application advertise.
+	PeerRwndUpstream uint32 `json:"peer_rwnd_upstream"`
+	PeerRwndFront    uint32 `json:"peer_rwnd_front"`
+
+	// Blocked is the time writers spent blocked on the quota.
+	Blocked time.Duration `json:"blocked_ns"`
+	Age     time.Duration `json:"age_ns"`
+}
+
+// normalized returns st with nil slices made empty, so that JSON shows []
+// rather than null.
+func (st Status) normalized() Status {
+	if st.Relays == nil {
+		st.Relays = []RelayStatus{}
+	}
+	if st.Associations == nil {
+		st.Associations = []AssocStatus{}
+	}
+	relays := make([]RelayStatus, len(st.Relays))
+	for i, r := range st.Relays {
+		if r.Listen == nil {
+			r.Listen = []string{}
+		}
+		if r.Upstream == nil {
+			r.Upstream = []string{}
+		}
+		relays[i] = r
+	}
+	st.Relays = relays
+	return st
+}
