@@ -1,0 +1,411 @@
+package sctpsock
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/ishidawataru/sctp"
+	"golang.org/x/sys/unix"
+)
+
+// notificationSlack lets a notification exceed MaxMessage by its header, so
+// a send-failed event can return a message of MaxMessage bytes.
+const notificationSlack = 4096
+
+// minReadBuffer is the first buffer ReadMsg allocates when given none.
+const minReadBuffer = 4096
+
+// Conn is one SCTP association on a one-to-one style socket. ReadMsg may run
+// in one goroutine while WriteMsg runs in another; Close, Abort, Shutdown,
+// Status and the deadline setters may be called from any goroutine.
+type Conn struct {
+	f       *os.File
+	rc      syscall.RawConn
+	maxMsg  int
+	closed  atomic.Bool
+	readErr error // sticky: reading cannot resume mid-message
+	rd      readState
+	wr      writeState
+}
+
+// readState is the reader's state, kept in the Conn so that the poller
+// callback and the msghdr need no allocation per read.
+type readState struct {
+	msg    unix.Msghdr
+	iov    unix.Iovec
+	oob    [256]byte
+	buf    []byte // destination; the message is buf[:n]
+	n      int
+	flags  int // msg_flags of the message's first piece
+	info   rcvInfo
+	infoOK bool
+	err    error // set for a malformed control message
+	errno  unix.Errno
+	eor    bool
+	eof    bool
+	step   func(fd uintptr) bool
+}
+
+type writeState struct {
+	msg   unix.Msghdr
+	iov   unix.Iovec
+	oob   [sndInfoSpace]byte
+	data  []byte
+	errno unix.Errno
+	step  func(fd uintptr) bool
+}
+
+func newConn(fd int, o Options) (*Conn, error) {
+	f, err := newFile(fd, "sctp")
+	if err != nil {
+		return nil, err
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	c := &Conn{f: f, rc: rc, maxMsg: o.maxMessage()}
+	c.rd.step = c.readStep
+	c.wr.step = c.writeStep
+	return c, nil
+}
+
+// ReadMsg reads one whole message or notification. It reassembles the
+// pieces recvmsg returns until MSG_EOR into buf (from index 0, up to
+// cap(buf)); when the message does not fit, it allocates a larger buffer, at
+// most Options.MaxMessage bytes, and Msg.Data aliases that one. Passing
+// m.Data[:cap(m.Data)] back in makes steady-state reads allocation-free.
+//
+// It returns io.EOF once the peer has shut down and all data is read, an
+// error matching ErrAborted (and ECONNRESET) after an ABORT, a
+// *TooLargeError for a message over MaxMessage, and net.ErrClosed after
+// Close. A deadline or error in the middle of a message ends reading on the
+// Conn: later calls return the same error.
+func (c *Conn) ReadMsg(buf []byte) (Msg, error) {
+	if c.readErr != nil {
+		return Msg{}, c.readErr
+	}
+	r := &c.rd
+	*r = readState{msg: r.msg, iov: r.iov, step: r.step, buf: buf[:min(cap(buf), c.maxMsg)]}
+	defer func() { r.buf = nil }()
+	for !r.eor {
+		if r.n == len(r.buf) {
+			if err := r.grow(c.limit()); err != nil {
+				return c.failRead(err)
+			}
+		}
+		if err := c.rc.Read(r.step); err != nil {
+			return c.failRead(c.opErr("read", err))
+		}
+		if err := c.readResult(); err != nil {
+			return c.failRead(err)
+		}
+	}
+	return c.message()
+}
+
+// readResult turns what readStep saw into an error, or nil to go on.
+func (c *Conn) readResult() error {
+	r := &c.rd
+	switch {
+	case r.err != nil:
+		return fmt.Errorf("read: %w", r.err)
+	case r.errno != 0:
+		return c.opErr("read", r.errno)
+	case r.eof && r.n > 0:
+		return fmt.Errorf("read: association ended %d bytes into a message: %w", r.n, io.ErrUnexpectedEOF)
+	case r.eof:
+		return io.EOF
+	}
+	return nil
+}
+
+// failRead returns err, and keeps it for later reads if it struck in the
+// middle of a message.
+func (c *Conn) failRead(err error) (Msg, error) {
+	if c.rd.n > 0 {
+		c.readErr = err
+	}
+	return Msg{}, err
+}
+
+// limit is the most bytes the message being read may have.
+func (c *Conn) limit() int {
+	if c.rd.flags&msgNotification != 0 {
+		return c.maxMsg + notificationSlack
+	}
+	return c.maxMsg
+}
+
+func (r *readState) grow(limit int) error {
+	if r.n >= limit {
+		return &TooLargeError{Read: r.n, Limit: limit}
+	}
+	nb := make([]byte, min(max(2*len(r.buf), minReadBuffer), limit))
+	copy(nb, r.buf[:r.n])
+	r.buf = nb
+	return nil
+}
+
+// readStep is the poller callback: it reads pieces until the message ends,
+// the buffer is full, or the socket would block (false: wait).
+func (c *Conn) readStep(fd uintptr) bool {
+	r := &c.rd
+	for r.n < len(r.buf) {
+		got, flags, oobn, errno := r.recvmsg(fd)
+		switch errno {
+		case 0:
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		default:
+			r.errno = errno
+			return true
+		}
+		if got == 0 {
+			r.eof = true
+			return true
+		}
+		if !r.piece(got, flags, oobn) || flags&unix.MSG_EOR != 0 {
+			return true
+		}
+	}
+	return true
+}
+
+// piece records one recvmsg result; false stops reading.
+func (r *readState) piece(got, flags, oobn int) bool {
+	if r.n == 0 {
+		r.flags = flags
+		r.info, r.infoOK, r.err = parseRcvInfo(r.oob[:oobn])
+	} else if (flags^r.flags)&msgNotification != 0 {
+		r.err = fmt.Errorf("message interrupted after %d bytes by a piece of another kind", r.n)
+	}
+	r.n += got
+	r.eor = flags&unix.MSG_EOR != 0
+	return r.err == nil
+}
+
+func (r *readState) recvmsg(fd uintptr) (n, flags, oobn int, errno unix.Errno) {
+	p := r.buf[r.n:]
+	r.iov.Base = &p[0]
+	r.iov.SetLen(len(p))
+	r.msg = unix.Msghdr{Iov: &r.iov, Control: &r.oob[0]}
+	r.msg.SetIovlen(1)
+	r.msg.SetControllen(len(r.oob))
+	m, _, e := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&r.msg)), unix.MSG_DONTWAIT)
+	if e != 0 {
+		return 0, 0, 0, e
+	}
+	return int(m), int(r.msg.Flags), int(r.msg.Controllen), 0
+}
+
+// message builds the Msg from a complete read.
+func (c *Conn) message() (Msg, error) {
+	r := &c.rd
+	if r.flags&msgNotification != 0 {
+		n, err := ParseNotification(r.buf[:r.n])
+		if err != nil {
+			return Msg{}, fmt.Errorf("read: %w", err)
+		}
+		return Msg{Notification: n}, nil
+	}
+	if !r.infoOK {
+		return c.failRead(errors.New("read: message came without SCTP_RCVINFO"))
+	}
+	return Msg{
+		Data:      r.buf[:r.n],
+		Stream:    r.info.Stream,
+		PPID:      r.info.PPID,
+		Unordered: r.info.Flags&sctpUnordered != 0,
+	}, nil
+}
+
+// WriteMsg sends m as one message on m.Stream with m.PPID and m.Unordered,
+// waiting on the poller while the send buffer is full. Only one goroutine may
+// call WriteMsg at a time. Linux refuses (EMSGSIZE) a message larger than the
+// socket's send buffer, SO_SNDBUF as the kernel reports it.
+func (c *Conn) WriteMsg(m Msg) error {
+	if m.Notification != nil {
+		return errors.New("write: a notification cannot be sent")
+	}
+	if len(m.Data) == 0 {
+		return errors.New("write: SCTP has no empty messages")
+	}
+	w := &c.wr
+	w.data, w.errno = m.Data, 0
+	var flags uint16
+	if m.Unordered {
+		flags = sctpUnordered
+	}
+	putSndInfo(w.oob[:], m.Stream, flags, m.PPID)
+	err := c.rc.Write(w.step)
+	w.data = nil
+	if err != nil {
+		return c.opErr("write", err)
+	}
+	if w.errno == unix.EMSGSIZE {
+		return c.tooLongErr(len(m.Data))
+	}
+	if w.errno != 0 {
+		return c.opErr("write", w.errno)
+	}
+	return nil
+}
+
+// tooLongErr explains EMSGSIZE: Linux refuses a message larger than the
+// socket's send buffer.
+func (c *Conn) tooLongErr(n int) error {
+	sndbuf := -1
+	c.rc.Control(func(fd uintptr) {
+		sndbuf, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF)
+	})
+	return fmt.Errorf("write: message of %d bytes exceeds the send buffer (%d bytes; raise Options.SendBuffer and net.core.wmem_max): %w",
+		n, sndbuf, unix.EMSGSIZE)
+}
+
+// writeStep is the poller callback for WriteMsg.
+func (c *Conn) writeStep(fd uintptr) bool {
+	w := &c.wr
+	w.iov.Base = &w.data[0]
+	w.iov.SetLen(len(w.data))
+	w.msg = unix.Msghdr{Iov: &w.iov, Control: &w.oob[0]}
+	w.msg.SetIovlen(1)
+	w.msg.SetControllen(sndInfoSpace)
+	for {
+		_, _, e := unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&w.msg)),
+			unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT)
+		switch e {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		}
+		w.errno = e
+		return true
+	}
+}
+
+// opErr wraps an I/O error with op, mapping a closed Conn to net.ErrClosed
+// and ECONNRESET to ErrAborted.
+func (c *Conn) opErr(op string, err error) error {
+	switch {
+	case c.closed.Load():
+		return fmt.Errorf("%s: %w", op, net.ErrClosed)
+	case errors.Is(err, unix.ECONNRESET):
+		return fmt.Errorf("%s: %w: %w", op, ErrAborted, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// Status returns the association's SCTP_STATUS.
+func (c *Conn) Status() (Status, error) {
+	var s Status
+	var serr error
+	if err := c.rc.Control(func(fd uintptr) { s, serr = getStatus(int(fd)) }); err != nil {
+		return Status{}, c.opErr("status", err)
+	}
+	if serr != nil {
+		return Status{}, c.opErr("status", serr)
+	}
+	return s, nil
+}
+
+// LocalAddrs returns the association's local addresses.
+func (c *Conn) LocalAddrs() ([]netip.AddrPort, error) {
+	return c.addrs("local addresses", sctp.SCTP_GET_LOCAL_ADDRS)
+}
+
+// PeerAddrs returns the peer's addresses.
+func (c *Conn) PeerAddrs() ([]netip.AddrPort, error) {
+	return c.addrs("peer addresses", sctp.SCTP_GET_PEER_ADDRS)
+}
+
+func (c *Conn) addrs(op string, opt int) ([]netip.AddrPort, error) {
+	var addrs []netip.AddrPort
+	var aerr error
+	if err := c.rc.Control(func(fd uintptr) { addrs, aerr = getAddrs(int(fd), opt) }); err != nil {
+		return nil, c.opErr(op, err)
+	}
+	if aerr != nil {
+		return nil, c.opErr(op, aerr)
+	}
+	return addrs, nil
+}
+
+// Shutdown starts a graceful end: the kernel sends SHUTDOWN once all queued
+// data is delivered. The peer reads io.EOF after the last message. SCTP has
+// no half-close: the peer can send nothing more either, and reads here end
+// with io.EOF. Close the Conn afterwards.
+func (c *Conn) Shutdown() error {
+	var serr error
+	if err := c.rc.Control(func(fd uintptr) { serr = unix.Shutdown(int(fd), unix.SHUT_WR) }); err != nil {
+		return c.opErr("shutdown", err)
+	}
+	if serr != nil {
+		return c.opErr("shutdown", serr)
+	}
+	return nil
+}
+
+// Abort ends the association at once with ABORT, dropping queued data, and
+// closes the Conn. The peer's reads fail with ErrAborted.
+func (c *Conn) Abort() error {
+	var serr error
+	linger := unix.Linger{Onoff: 1, Linger: 0}
+	err := c.rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptLinger(int(fd), unix.SOL_SOCKET, unix.SO_LINGER, &linger)
+	})
+	if err == nil {
+		err = serr
+	}
+	if err != nil {
+		c.Close()
+		return c.opErr("abort", err)
+	}
+	return c.Close()
+}
+
+// Close closes the socket and unblocks a pending ReadMsg or WriteMsg with an
+// error matching net.ErrClosed. If nothing else was done the kernel ends the
+// association gracefully (SHUTDOWN after queued data), but with ABORT if
+// received data was left unread.
+func (c *Conn) Close() error {
+	if c.closed.Swap(true) {
+		return fmt.Errorf("close: %w", net.ErrClosed)
+	}
+	if err := c.f.Close(); err != nil {
+		return fmt.Errorf("close: %w", err)
+	}
+	return nil
+}
+
+// SetReadDeadline sets the deadline for ReadMsg; zero means none.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	if err := c.f.SetReadDeadline(t); err != nil {
+		return c.opErr("set read deadline", err)
+	}
+	return nil
+}
+
+// SetWriteDeadline sets the deadline for WriteMsg; zero means none.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	if err := c.f.SetWriteDeadline(t); err != nil {
+		return c.opErr("set write deadline", err)
+	}
+	return nil
+}
+
+// SyscallConn gives access to the socket, for options this package does not
+// set. Its Read and Write park on the runtime poller.
+func (c *Conn) SyscallConn() (syscall.RawConn, error) { return c.rc, nil }

@@ -1,0 +1,163 @@
+package sctpsock
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Dial opens an association to the peer at remote (one or more addresses of
+// one endpoint, sharing one port) from the local addresses, if any, and
+// waits on the runtime poller until it is established, ctx is done, or
+// Options.InitTimeout passes. The error says why it failed: refused (the
+// peer answered with ABORT), no answer to INIT within the timeout,
+// unreachable, and wraps the cause ("connect 192.0.2.10:3868: ...: %w").
+func Dial(ctx context.Context, local []netip.Addr, remote []netip.AddrPort, o Options) (*Conn, error) {
+	op := "connect " + formatAddrs(remote)
+	rips, port, err := splitAddrs(remote)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	fd, err := dialSocket(local, rips, port, o)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	c, err := newConn(fd, o)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	if err := c.waitConnected(ctx, o.initTimeout()); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return c, nil
+}
+
+// dialSocket opens a socket, binds it to local (if any) and starts the
+// association.
+func dialSocket(local, remote []netip.Addr, port uint16, o Options) (int, error) {
+	fd, err := newSocket(family(append(local[:len(local):len(local)], remote...)...), o)
+	if err != nil {
+		return -1, err
+	}
+	if len(local) > 0 {
+		err = bindx(fd, local, 0)
+	}
+	if err == nil {
+		err = connectx(fd, remote, port)
+		if errors.Is(err, unix.EINPROGRESS) {
+			err = nil
+		} else if err != nil {
+			err = connectErr(err)
+		}
+	}
+	if err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
+}
+
+// waitConnected parks on the poller until the association is established or
+// fails, or until the earlier of ctx's deadline and now+timeout.
+func (c *Conn) waitConnected(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	d, ok := ctx.Deadline()
+	ctxFirst := ok && d.Before(deadline)
+	if ctxFirst {
+		deadline = d
+	}
+	c.f.SetWriteDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { c.f.SetWriteDeadline(time.Unix(1, 0)) })
+	var cerr error
+	err := c.rc.Write(func(fd uintptr) bool {
+		done, e := connectDone(int(fd))
+		cerr = e
+		return done
+	})
+	stop()
+	c.f.SetWriteDeadline(time.Time{})
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Errorf("%s: %w", c.pendingState(), ctx.Err())
+	case ctxFirst && errors.Is(err, os.ErrDeadlineExceeded):
+		return fmt.Errorf("%s by the deadline: %w", c.pendingState(), context.DeadlineExceeded)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return fmt.Errorf("%s within %v: %w", c.pendingState(), timeout, err)
+	case err != nil:
+		return err
+	case cerr != nil:
+		return connectErr(cerr)
+	}
+	return nil
+}
+
+// connectDone reports whether the association attempt is over, and its
+// error. A TCP-style SCTP socket polls writable already while it waits for
+// INIT ACK, so the state is checked, not just readiness. SCTP_STATUS fails
+// with EINVAL until the association is established.
+func connectDone(fd int) (bool, error) {
+	soerr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err != nil {
+		return true, err
+	}
+	if soerr != 0 {
+		return true, unix.Errno(soerr)
+	}
+	s, err := getStatus(fd)
+	switch {
+	case errors.Is(err, unix.EINVAL):
+		return false, nil
+	case err != nil:
+		return true, fmt.Errorf("association status: %w", err)
+	case s.State == StateCookieWait || s.State == StateCookieEchoed:
+		return false, nil
+	case s.State == StateEmpty || s.State == StateClosed:
+		return true, errors.New("association closed while connecting")
+	}
+	return true, nil
+}
+
+// pendingState names what a timed-out association was waiting for. Linux
+// answers SCTP_STATUS only once an association is established, so the state
+// comes from /proc/net/sctp/assocs, found by the socket's inode.
+func (c *Conn) pendingState() string {
+	var st unix.Stat_t
+	var serr error
+	c.rc.Control(func(fd uintptr) { serr = unix.Fstat(int(fd), &st) })
+	table, err := os.ReadFile("/proc/net/sctp/assocs")
+	if serr != nil || err != nil {
+		return "association not established"
+	}
+	switch state, _ := procAssocState(string(table), st.Ino); state {
+	case procCookieWait:
+		return "no answer to INIT"
+	case procCookieEchoed:
+		return "no answer to COOKIE ECHO"
+	}
+	return "association not established"
+}
+
+// connectErr says in words why an association attempt failed.
+func connectErr(err error) error {
+	var errno unix.Errno
+	if !errors.As(err, &errno) {
+		return err
+	}
+	switch errno {
+	case unix.ECONNREFUSED:
+		return fmt.Errorf("refused: the peer answered INIT with ABORT (nothing listening on that port?): %w", err)
+	case unix.ETIMEDOUT:
+		return fmt.Errorf("no answer to INIT after all retransmissions: %w", err)
+	case unix.EHOSTUNREACH, unix.ENETUNREACH:
+		return fmt.Errorf("unreachable: %w", err)
+	case unix.ECONNRESET:
+		return fmt.Errorf("aborted while connecting: %w: %w", ErrAborted, err)
+	}
+	return err
+}

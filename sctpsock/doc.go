@@ -1,0 +1,62 @@
+// Package sctpsock is sctpguard's SCTP socket layer: one-to-one style
+// (SOCK_STREAM) SCTP sockets parked on Go's runtime poller, read and written
+// one whole message at a time with stream id, payload protocol identifier
+// (PPID) and the unordered flag intact.
+//
+// A blocked Accept, ReadMsg or WriteMsg costs a parked goroutine, not an OS
+// thread: thousands of idle associations need a handful of threads.
+//
+// Typical use, a listener that echoes every message back:
+//
+//	l, err := sctpsock.Listen([]netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:3868")}, sctpsock.Options{})
+//	if err != nil { ... }
+//	defer l.Close()
+//	c, err := l.Accept()
+//	if err != nil { ... }
+//	defer c.Close()
+//	buf := make([]byte, 64<<10)
+//	for {
+//		m, err := c.ReadMsg(buf)
+//		if err != nil { ... } // io.EOF after the peer's SHUTDOWN, ErrAborted after its ABORT
+//		if m.Notification != nil {
+//			continue // an event such as COMM_UP, never data
+//		}
+//		if err := c.WriteMsg(m); err != nil { ... }
+//		buf = m.Data[:cap(m.Data)] // keep a buffer ReadMsg had to grow
+//	}
+//
+// and a client:
+//
+//	c, err := sctpsock.Dial(ctx, nil, []netip.AddrPort{netip.MustParseAddrPort("192.0.2.10:3868")}, sctpsock.Options{NoDelay: true})
+//	if err != nil { ... } // says why: refused, no answer to INIT within 5s, unreachable
+//	err = c.WriteMsg(sctpsock.Msg{Data: req, Stream: 0, PPID: 46})
+//
+// Multi-homing: Listen binds every given address (sctp_bindx) and Dial hands
+// every remote address to the kernel at once (sctp_connectx).
+//
+// # Large messages
+//
+// Every socket sets SCTP_PARTIAL_DELIVERY_POINT to a quarter of its receive
+// buffer: without it Linux never delivers a message larger than the receive
+// window (the association stalls), with it the kernel hands such a message
+// over in pieces, which ReadMsg joins up to MSG_EOR. On the sending side
+// Linux refuses (EMSGSIZE) a message larger than the socket's send buffer;
+// WriteMsg's error then names the buffer size.
+//
+// # Relation to github.com/ishidawataru/sctp
+//
+// This package uses from ishidawataru/sctp what it gets right: the socket
+// option numbers, the packing of address lists for sctp_bindx and
+// sctp_connectx (SCTPAddr.ToRawSockAddrBuf), and the memory layouts of
+// struct sctp_initmsg, struct sctp_status (with its packed sctp_paddrinfo)
+// and struct sctp_getaddrs_old, checked against the kernel's
+// include/uapi/linux/sctp.h in a test. It does not use that package's
+// connections or listeners: they block an OS thread in every read, write and
+// accept, its read drops MSG_EOR (so messages larger than the buffer are
+// silently split), its SCTP_EOF constant is 1<<4 where Linux uses MSG_FIN,
+// PeelOff declares the wrong argument layout, and its StatusState and
+// PeerState constants do not match Linux's sstat_state and spinfo_state
+// numbering. Its SCTPBind and SCTPConnect pass a Go slice to the kernel
+// as a bare uintptr without keeping it alive, so the setsockopt and
+// getsockopt calls are made here instead.
+package sctpsock

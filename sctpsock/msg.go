@@ -1,0 +1,219 @@
+package sctpsock
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Defaults used where an Options field is zero.
+const (
+	DefaultStreams     = 16
+	DefaultMaxMessage  = 256 << 10
+	DefaultInitTimeout = 5 * time.Second
+)
+
+// Options configures the sockets made by Listen and Dial. The zero value is
+// usable: every zero field means the default documented on it.
+type Options struct {
+	// OutStreams is the number of outbound streams requested at association
+	// set-up (SCTP_INITMSG sinit_num_ostreams). The peer may grant fewer.
+	// If zero, 16.
+	OutStreams uint16
+	// MaxInStreams is the most inbound streams accepted from the peer
+	// (sinit_max_instreams); a peer asking for more gets this many. A relay
+	// that must carry any stream id a peer uses passes 65535.
+	// If zero, 16.
+	MaxInStreams uint16
+	// NoDelay sets SCTP_NODELAY: send small messages at once instead of
+	// bundling them (Nagle).
+	NoDelay bool
+	// SendBuffer sets SO_SNDBUF when greater than zero. The kernel doubles
+	// the value and caps it at net.core.wmem_max. If zero, the kernel default.
+	SendBuffer int
+	// RecvBuffer sets SO_RCVBUF when greater than zero; it fixes the receive
+	// window offered at association set-up, so it must be set before Listen
+	// or Dial. If zero, the kernel default.
+	RecvBuffer int
+	// MaxMessage is the largest message ReadMsg reassembles; a larger one
+	// yields a *TooLargeError. If zero, 256 KiB.
+	MaxMessage int
+	// InitTimeout bounds how long Dial waits for the association to come up,
+	// in addition to the deadline of its context. If zero, 5 s.
+	InitTimeout time.Duration
+	// Events lists the notifications to subscribe to (SCTP_EVENT).
+	// If nil, DefaultEvents.
+	Events []NotificationType
+}
+
+// DefaultEvents are the notifications subscribed to when Options.Events is
+// nil.
+var DefaultEvents = []NotificationType{
+	NotifyAssocChange,
+	NotifyPeerAddrChange,
+	NotifySendFailedEvent,
+	NotifyRemoteError,
+	NotifyShutdown,
+	NotifyPartialDelivery,
+}
+
+func (o Options) outStreams() uint16 {
+	if o.OutStreams == 0 {
+		return DefaultStreams
+	}
+	return o.OutStreams
+}
+
+func (o Options) maxInStreams() uint16 {
+	if o.MaxInStreams == 0 {
+		return DefaultStreams
+	}
+	return o.MaxInStreams
+}
+
+func (o Options) maxMessage() int {
+	if o.MaxMessage <= 0 {
+		return DefaultMaxMessage
+	}
+	return o.MaxMessage
+}
+
+func (o Options) initTimeout() time.Duration {
+	if o.InitTimeout <= 0 {
+		return DefaultInitTimeout
+	}
+	return o.InitTimeout
+}
+
+func (o Options) events() []NotificationType {
+	if o.Events == nil {
+		return DefaultEvents
+	}
+	return o.Events
+}
+
+// Msg is one SCTP message, or one notification.
+type Msg struct {
+	// Data is the message. From ReadMsg it aliases the buffer passed in (or
+	// the larger one ReadMsg had to allocate) and is valid until the next
+	// ReadMsg with that buffer.
+	Data []byte
+	// Stream is the stream id.
+	Stream uint16
+	// PPID is the payload protocol identifier as IANA numbers it: the four
+	// bytes on the wire read in network byte order (46 is Diameter). It is
+	// carried verbatim: what ReadMsg returns, WriteMsg puts back on the wire
+	// bit for bit.
+	PPID uint32
+	// Unordered is the U bit: deliver without regard to stream order.
+	Unordered bool
+	// Notification, when non-nil, makes this message an event from the
+	// kernel (MSG_NOTIFICATION), never data; Data is then nil.
+	Notification *Notification
+}
+
+// Errors callers branch on; test with errors.Is.
+var (
+	// ErrMessageTooLarge: a message exceeded Options.MaxMessage. The error
+	// returned is a *TooLargeError.
+	ErrMessageTooLarge = errors.New("sctpsock: message too large")
+	// ErrAborted: the association was aborted (the peer sent ABORT, or the
+	// kernel gave up on it). The error also matches syscall.ECONNRESET.
+	ErrAborted = errors.New("sctpsock: association aborted")
+)
+
+// TooLargeError reports a message larger than Options.MaxMessage. The rest of
+// the message is still queued in the kernel, so the Conn can read no further:
+// every later ReadMsg returns the same error. The caller should Abort.
+type TooLargeError struct {
+	Read  int // bytes of the message read so far
+	Limit int // the limit that was exceeded
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("sctpsock: message larger than %d bytes (read %d so far)", e.Limit, e.Read)
+}
+
+// Is makes errors.Is(err, ErrMessageTooLarge) true.
+func (e *TooLargeError) Is(target error) bool { return target == ErrMessageTooLarge }
+
+// AssocState is an association's state as SCTP_STATUS reports it
+// (sstat_state).
+type AssocState int32
+
+// Association states, numbered as Linux's enum sctp_sstat_state.
+const (
+	StateEmpty            AssocState = 0
+	StateClosed           AssocState = 1
+	StateCookieWait       AssocState = 2
+	StateCookieEchoed     AssocState = 3
+	StateEstablished      AssocState = 4
+	StateShutdownPending  AssocState = 5
+	StateShutdownSent     AssocState = 6
+	StateShutdownReceived AssocState = 7
+	StateShutdownAckSent  AssocState = 8
+)
+
+var assocStateNames = [...]string{"EMPTY", "CLOSED", "COOKIE_WAIT", "COOKIE_ECHOED",
+	"ESTABLISHED", "SHUTDOWN_PENDING", "SHUTDOWN_SENT", "SHUTDOWN_RECEIVED", "SHUTDOWN_ACK_SENT"}
+
+func (s AssocState) String() string {
+	if s >= 0 && int(s) < len(assocStateNames) {
+		return assocStateNames[s]
+	}
+	return fmt.Sprintf("STATE(%d)", int32(s))
+}
+
+// PathState is the state of one peer address (spinfo_state).
+type PathState int32
+
+// Path states, numbered as Linux's enum sctp_spinfo_state.
+const (
+	PathInactive    PathState = 0
+	PathPF          PathState = 1 // potentially failed
+	PathActive      PathState = 2
+	PathUnconfirmed PathState = 3
+	PathUnknown     PathState = 0xffff
+)
+
+func (s PathState) String() string {
+	switch s {
+	case PathInactive:
+		return "INACTIVE"
+	case PathPF:
+		return "PF"
+	case PathActive:
+		return "ACTIVE"
+	case PathUnconfirmed:
+		return "UNCONFIRMED"
+	case PathUnknown:
+		return "UNKNOWN"
+	}
+	return fmt.Sprintf("PATH(%d)", int32(s))
+}
+
+// PathInfo describes one peer address (struct sctp_paddrinfo).
+type PathInfo struct {
+	Addr  netip.AddrPort
+	State PathState
+	Cwnd  uint32        // congestion window, bytes
+	SRTT  time.Duration // smoothed round-trip time
+	RTO   time.Duration // retransmission timeout
+	MTU   uint32        // path MTU, bytes
+}
+
+// Status is an association's state from SCTP_STATUS.
+type Status struct {
+	AssocID            int32
+	State              AssocState
+	PeerRwnd           uint32 // the peer's advertised receive window, bytes
+	Unacked            uint16 // DATA chunks sent and not yet acknowledged
+	Pending            uint16 // DATA chunks queued and not yet sent
+	InStreams          uint16
+	OutStreams         uint16
+	FragmentationPoint uint32 // largest user message sent in one chunk, bytes
+	Primary            PathInfo
+}
+
+func msDuration(ms uint32) time.Duration { return time.Duration(ms) * time.Millisecond }
