@@ -27,31 +27,35 @@ const minReadBuffer = 4096
 // in one goroutine while WriteMsg runs in another; Close, Abort, Shutdown,
 // Status and the deadline setters may be called from any goroutine.
 type Conn struct {
-	f       *os.File
-	rc      syscall.RawConn
-	maxMsg  int
-	closed  atomic.Bool
-	readErr error // sticky: reading cannot resume mid-message
-	rd      readState
-	wr      writeState
+	f        *os.File
+	rc       syscall.RawConn
+	maxMsg   int
+	closed   atomic.Bool
+	readErr  error // sticky: reading cannot resume mid-message
+	rd       readState
+	wr       writeState
+	pfd      [1]unix.PollFd // WaitReadable's poll set
+	waitStep func(fd uintptr) bool
 }
 
 // readState is the reader's state, kept in the Conn so that the poller
 // callback and the msghdr need no allocation per read.
 type readState struct {
-	msg    unix.Msghdr
-	iov    unix.Iovec
-	oob    [256]byte
-	buf    []byte // destination; the message is buf[:n]
-	n      int
-	flags  int // msg_flags of the message's first piece
-	info   rcvInfo
-	infoOK bool
-	err    error // set for a malformed control message
-	errno  unix.Errno
-	eor    bool
-	eof    bool
-	step   func(fd uintptr) bool
+	msg        unix.Msghdr
+	iov        unix.Iovec
+	oob        [256]byte
+	buf        []byte // destination; the message is buf[:n]
+	n          int
+	flags      int // msg_flags of the message's first piece
+	info       rcvInfo
+	infoOK     bool
+	err        error // set for a malformed control message
+	errno      unix.Errno
+	eor        bool
+	eof        bool
+	try        bool // TryReadMsg: do not wait before the first piece
+	wouldBlock bool // nothing to read and try was set
+	step       func(fd uintptr) bool
 }
 
 type writeState struct {
@@ -75,6 +79,7 @@ func newConn(fd int, o Options) (*Conn, error) {
 	}
 	c := &Conn{f: f, rc: rc, maxMsg: o.maxMessage()}
 	c.rd.step = c.readStep
+	c.waitStep = c.pollReadable
 	c.wr.step = c.writeStep
 	return c, nil
 }
@@ -90,12 +95,36 @@ func newConn(fd int, o Options) (*Conn, error) {
 // *TooLargeError for a message over MaxMessage, and net.ErrClosed after
 // Close. A deadline or error in the middle of a message ends reading on the
 // Conn: later calls return the same error.
-func (c *Conn) ReadMsg(buf []byte) (Msg, error) {
+func (c *Conn) ReadMsg(buf []byte) (Msg, error) { return c.readMsg(buf, false) }
+
+// TryReadMsg is ReadMsg that returns ErrWouldBlock at once, instead of waiting,
+// when no message has begun to arrive. Once a message has begun it waits for the
+// rest, like ReadMsg. With WaitReadable it lets a caller hold no buffer while idle.
+func (c *Conn) TryReadMsg(buf []byte) (Msg, error) { return c.readMsg(buf, true) }
+
+// WaitReadable parks on the poller until the socket has something to read (a
+// message, a notification, the end of the association) or a read deadline or
+// Close intervenes. It reads nothing.
+func (c *Conn) WaitReadable() error {
+	if err := c.rc.Read(c.waitStep); err != nil {
+		return c.opErr("wait", err)
+	}
+	return nil
+}
+
+// pollReadable is the poller callback of WaitReadable: poll(2) without a timeout.
+func (c *Conn) pollReadable(fd uintptr) bool {
+	c.pfd[0] = unix.PollFd{Fd: int32(fd), Events: unix.POLLIN}
+	n, err := unix.Poll(c.pfd[:], 0)
+	return err != unix.EINTR && (err != nil || n > 0)
+}
+
+func (c *Conn) readMsg(buf []byte, try bool) (Msg, error) {
 	if c.readErr != nil {
 		return Msg{}, c.readErr
 	}
 	r := &c.rd
-	*r = readState{msg: r.msg, iov: r.iov, step: r.step, buf: buf[:min(cap(buf), c.maxMsg)]}
+	*r = readState{msg: r.msg, iov: r.iov, step: r.step, buf: buf[:min(cap(buf), c.maxMsg)], try: try}
 	defer func() { r.buf = nil }()
 	for !r.eor {
 		if r.n == len(r.buf) {
@@ -117,6 +146,8 @@ func (c *Conn) ReadMsg(buf []byte) (Msg, error) {
 func (c *Conn) readResult() error {
 	r := &c.rd
 	switch {
+	case r.wouldBlock:
+		return ErrWouldBlock
 	case r.err != nil:
 		return fmt.Errorf("read: %w", r.err)
 	case r.errno != 0:
@@ -167,6 +198,10 @@ func (c *Conn) readStep(fd uintptr) bool {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
+			if r.try && r.n == 0 {
+				r.wouldBlock = true
+				return true
+			}
 			return false
 		default:
 			r.errno = errno
@@ -304,6 +339,8 @@ func (c *Conn) opErr(op string, err error) error {
 		return fmt.Errorf("%s: %w", op, net.ErrClosed)
 	case errors.Is(err, unix.ECONNRESET):
 		return fmt.Errorf("%s: %w: %w", op, ErrAborted, err)
+	case errors.Is(err, unix.EPIPE):
+		return fmt.Errorf("%s: %w: %w", op, ErrShutdown, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }

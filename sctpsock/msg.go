@@ -30,11 +30,12 @@ type Options struct {
 	// bundling them (Nagle).
 	NoDelay bool
 	// SendBuffer sets SO_SNDBUF when greater than zero. The kernel doubles
-	// the value and caps it at net.core.wmem_max. If zero, the kernel default.
+	// the value; it is capped at net.core.wmem_max unless the process has
+	// CAP_NET_ADMIN (SO_SNDBUFFORCE is tried first). If zero, the kernel default.
 	SendBuffer int
-	// RecvBuffer sets SO_RCVBUF when greater than zero; it fixes the receive
-	// window offered at association set-up, so it must be set before Listen
-	// or Dial. If zero, the kernel default.
+	// RecvBuffer sets SO_RCVBUF (SO_RCVBUFFORCE where allowed) when greater
+	// than zero; it fixes the receive window offered at association set-up, so
+	// it must be set before Listen or Dial. If zero, the kernel default.
 	RecvBuffer int
 	// MaxMessage is the largest message ReadMsg reassembles; a larger one
 	// yields a *TooLargeError. If zero, 256 KiB.
@@ -121,6 +122,13 @@ var (
 	// ErrAborted: the association was aborted (the peer sent ABORT, or the
 	// kernel gave up on it). The error also matches syscall.ECONNRESET.
 	ErrAborted = errors.New("sctpsock: association aborted")
+
+	// ErrShutdown: the association is shutting down (SHUTDOWN sent or received),
+	// so the kernel accepts no new message on it (EPIPE).
+	ErrShutdown = errors.New("sctpsock: association shutting down")
+
+	// ErrWouldBlock: TryReadMsg found nothing to read.
+	ErrWouldBlock = errors.New("sctpsock: no message ready")
 )
 
 // TooLargeError reports a message larger than Options.MaxMessage. The rest of

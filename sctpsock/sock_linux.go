@@ -110,17 +110,25 @@ func setupSocket(fd, fam int, o Options) error {
 }
 
 func setBuffers(fd int, o Options) error {
-	if o.SendBuffer > 0 {
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, o.SendBuffer); err != nil {
-			return fmt.Errorf("setsockopt SO_SNDBUF: %w", err)
-		}
+	if err := setBuffer(fd, unix.SO_SNDBUF, unix.SO_SNDBUFFORCE, o.SendBuffer); err != nil {
+		return fmt.Errorf("setsockopt SO_SNDBUF %d: %w", o.SendBuffer, err)
 	}
-	if o.RecvBuffer > 0 {
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, o.RecvBuffer); err != nil {
-			return fmt.Errorf("setsockopt SO_RCVBUF: %w", err)
-		}
+	if err := setBuffer(fd, unix.SO_RCVBUF, unix.SO_RCVBUFFORCE, o.RecvBuffer); err != nil {
+		return fmt.Errorf("setsockopt SO_RCVBUF %d: %w", o.RecvBuffer, err)
 	}
 	return nil
+}
+
+// setBuffer sets a buffer size when n > 0: with the FORCE option where the process
+// may (CAP_NET_ADMIN), so net.core.[rw]mem_max does not cap it, else plainly.
+func setBuffer(fd, opt, force, n int) error {
+	if n <= 0 {
+		return nil
+	}
+	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, force, n) == nil {
+		return nil
+	}
+	return unix.SetsockoptInt(fd, unix.SOL_SOCKET, opt, n)
 }
 
 // setupConnOptions sets what every connected socket needs; accepted sockets

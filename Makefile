@@ -1,0 +1,35 @@
+# Targets a newcomer can guess. Tests that touch SCTP run in a QEMU VM with a real
+# Linux kernel when this host's kernel has no SCTP (see test/rig); `make setup`
+# installs what that needs and is run by the targets that need it.
+GO ?= go
+PKGS := ./...
+
+.PHONY: all build setup test unit lint demo bench clean
+
+all: build
+
+build:
+	$(GO) build -o bin/sctpguard ./cmd/sctpguard
+
+setup:
+	bash test/rig/setup.sh
+
+# Every test: lint, the pure-logic packages under the race detector, then all
+# packages (the SCTP ones in the VM).
+test: setup lint
+	$(GO) test -race -count=1 ./config/ ./quota/
+	$(GO) test -count=1 -timeout 25m $(PKGS)
+
+# Only the fast native tests, no VM.
+unit:
+	$(GO) test -race ./config/ ./quota/
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+demo: setup
+	bash demo/demo.sh
+
+clean:
+	rm -rf bin

@@ -1,0 +1,153 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/sctpguard/sctpguard/quota"
+	"github.com/sctpguard/sctpguard/sctpsock"
+)
+
+// Why an association ended: a fixed set, used in the final log line and as a metric label.
+const (
+	endShutdown      = "shutdown"       // a peer shut down gracefully and the other leg followed
+	endPeerAbort     = "peer_abort"     // a peer aborted
+	endStream        = "stream_missing" // a message on a stream the other leg lacks
+	endTooLarge      = "too_large"      // a message over max_message or over the quota
+	endUnreachable   = "upstream_unreachable"
+	endIOError       = "io_error"
+	endDrain         = "drain" // the daemon stopped
+	endQuotaRefused  = "quota_exhausted"
+	endNotifyInvalid = "bad_notification"
+)
+
+// association pairs one front association with one upstream association.
+type association struct {
+	id      uint64
+	relay   string
+	log     hclog.Logger
+	front   *sctpsock.Conn
+	up      *sctpsock.Conn
+	started time.Time
+
+	frontAddr, upAddr string // peer addresses, for status
+
+	toUp, toFront *pipe
+	accts         [2]*quota.Account
+
+	endOnce  sync.Once
+	reason   atomic.Value // string
+	graceful atomic.Bool  // a leg shut down gracefully; the other is following
+}
+
+// run relays both directions until both have ended, then closes both legs and logs
+// one line with what was relayed and why it ended.
+func (a *association) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go a.runPipe(ctx, a.toUp, &wg)
+	go a.runPipe(ctx, a.toFront, &wg)
+	wg.Wait()
+	a.front.Close()
+	a.up.Close()
+	for _, acct := range a.accts {
+		acct.Close()
+	}
+	a.logEnd()
+}
+
+// runPipe is one direction's goroutine; its end decides the association's fate.
+func (a *association) runPipe(ctx context.Context, p *pipe, wg *sync.WaitGroup) {
+	defer wg.Done()
+	err := p.run(ctx)
+	a.pipeEnded(p, err)
+}
+
+// pipeEnded is the one place that decides how an association ends.
+func (a *association) pipeEnded(p *pipe, err error) {
+	switch {
+	case errors.Is(err, io.EOF):
+		// The source shut down after its last message, all of which were written:
+		// SHUTDOWN the other leg, which delivers them and then ends.
+		a.graceful.Store(true)
+		a.setReason(endShutdown)
+		if serr := p.dst.Shutdown(); serr != nil && !closedErr(serr) {
+			a.log.Debug("shutdown leg", "leg", p.dstLeg(), "error", serr)
+		}
+	case a.graceful.Load() && closedOrShutdown(err):
+		// The other direction already ended gracefully; this leg is following it.
+	default:
+		a.abort(classify(err), err)
+	}
+}
+
+// abort ends both legs with ABORT; the first cause wins and is logged.
+func (a *association) abort(reason string, cause error) {
+	a.endOnce.Do(func() {
+		a.setReasonForce(reason)
+		if cause != nil && !closedErr(cause) {
+			a.log.Warn("aborting association", "reason", reason, "error", cause)
+		}
+		a.front.Abort()
+		a.up.Abort()
+	})
+}
+
+func (a *association) setReason(r string) {
+	a.reason.CompareAndSwap(nil, r)
+}
+
+func (a *association) setReasonForce(r string) {
+	if cur, _ := a.reason.Load().(string); cur == "" || cur == endShutdown {
+		a.reason.Store(r)
+	}
+}
+
+// notify handles an event read on one leg.
+func (a *association) notify(leg string, n *sctpsock.Notification, peerOut *inflight) {
+	if n.Type == sctpsock.NotifySenderDry {
+		peerOut.releaseAll()
+		return
+	}
+	a.log.Debug("notification", "leg", leg, "event", n.String())
+}
+
+func (a *association) logEnd() {
+	reason, _ := a.reason.Load().(string)
+	a.log.Info("association ended",
+		"reason", reason,
+		"duration", time.Since(a.started).Round(time.Millisecond),
+		"msgs_to_upstream", a.toUp.msgs.Load(), "bytes_to_upstream", a.toUp.bytes.Load(),
+		"msgs_to_front", a.toFront.msgs.Load(), "bytes_to_front", a.toFront.bytes.Load())
+}
+
+// classify maps a pipe's error to an end reason.
+func classify(err error) string {
+	var se *streamError
+	switch {
+	case errors.As(err, &se):
+		return endStream
+	case errors.Is(err, sctpsock.ErrMessageTooLarge), errors.Is(err, quota.ErrTooLarge):
+		return endTooLarge
+	case errors.Is(err, sctpsock.ErrAborted):
+		return endPeerAbort
+	case errors.Is(err, context.Canceled):
+		return endDrain
+	}
+	return endIOError
+}
+
+func closedErr(err error) bool { return errors.Is(err, net.ErrClosed) }
+
+// closedOrShutdown is true for the errors a leg gives once its association is ending.
+func closedOrShutdown(err error) bool {
+	return err == nil || closedErr(err) || errors.Is(err, io.EOF) || errors.Is(err, sctpsock.ErrAborted) ||
+		errors.Is(err, sctpsock.ErrShutdown)
+}

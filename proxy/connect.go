@@ -1,0 +1,112 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/sctpguard/sctpguard/config"
+	"github.com/sctpguard/sctpguard/quota"
+	"github.com/sctpguard/sctpguard/sctpsock"
+)
+
+// handle pairs an accepted front association with a new upstream association and
+// relays between them until both end. It is the goroutine of one association.
+func (r *Relay) handle(ctx context.Context, front *sctpsock.Conn) {
+	defer r.wg.Done()
+	cfg := r.cfg.Load()
+	id := r.nextID.Add(1)
+	frontAddr := peerString(front)
+	log := r.log.With("assoc", id, "front", frontAddr)
+	a, err := r.pair(ctx, cfg, front, id, log)
+	if a != nil {
+		a.frontAddr = frontAddr
+	}
+	if err != nil {
+		log.Warn("association refused", "error", err)
+		front.Abort()
+		return
+	}
+	r.track(a)
+	defer r.untrack(a)
+	a.run(ctx)
+}
+
+// pair dials upstream with at least as many streams as the front negotiated, opens the
+// quota accounts and builds both pipes.
+func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front *sctpsock.Conn, id uint64, log hclog.Logger) (*association, error) {
+	fst, err := front.Status()
+	if err != nil {
+		return nil, fmt.Errorf("front status: %w", err)
+	}
+	opts := r.frontOptions(cfg)
+	opts.OutStreams = max(cfg.Streams, fst.InStreams)
+	opts.MaxInStreams = max(cfg.Streams, fst.OutStreams)
+	opts.InitTimeout = cfg.ConnectTimeout
+	dctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
+	defer cancel()
+	up, err := sctpsock.Dial(dctx, nil, cfg.Upstream, opts)
+	if err != nil {
+		return nil, fmt.Errorf("upstream unreachable: %w", err)
+	}
+	ust, err := up.Status()
+	if err != nil {
+		up.Abort()
+		return nil, fmt.Errorf("upstream status: %w", err)
+	}
+	upAddr := peerString(up)
+	a := &association{id: id, relay: cfg.Name, log: log.With("upstream", upAddr), front: front, up: up, upAddr: upAddr, started: time.Now()}
+	if err := r.openAccounts(a, cfg); err != nil {
+		up.Abort()
+		return nil, err
+	}
+	a.toUp = r.newPipe(a, toUpstream, front, up, ust.OutStreams, ust.FragmentationPoint, a.accts[0])
+	a.toFront = r.newPipe(a, toFront, up, front, fst.OutStreams, fst.FragmentationPoint, a.accts[1])
+	a.toUp.onNotify = func(n *sctpsock.Notification) { a.notify("front", n, a.toFront.held) }
+	a.toFront.onNotify = func(n *sctpsock.Notification) { a.notify("upstream", n, a.toUp.held) }
+	return a, nil
+}
+
+// openAccounts opens the association's quota account for each direction.
+func (r *Relay) openAccounts(a *association, cfg *config.Relay) error {
+	for i := range a.accts {
+		acct, err := r.budget.Open(cfg.Quota.Association, 0)
+		if err != nil {
+			for _, o := range a.accts[:i] {
+				o.Close()
+			}
+			return fmt.Errorf("open quota: %w", err)
+		}
+		a.accts[i] = acct
+	}
+	return nil
+}
+
+func (r *Relay) newPipe(a *association, dir string, src, dst *sctpsock.Conn, dstStreams uint16, frag uint32, acct *quota.Account) *pipe {
+	return &pipe{dir: dir, src: src, dst: dst, dstStreams: dstStreams, acct: acct, cost: r.cost, held: newInflight(acct, frag)}
+}
+
+func (r *Relay) track(a *association) {
+	r.mu.Lock()
+	r.assocs[a.id] = a
+	r.mu.Unlock()
+}
+
+func (r *Relay) untrack(a *association) {
+	r.mu.Lock()
+	delete(r.assocs, a.id)
+	r.mu.Unlock()
+}
+
+func peerString(c *sctpsock.Conn) string {
+	addrs, err := c.PeerAddrs()
+	if err != nil || len(addrs) == 0 {
+		return "?"
+	}
+	if len(addrs) == 1 {
+		return addrs[0].String()
+	}
+	return fmt.Sprint(addrs)
+}

@@ -1,0 +1,21 @@
+// Package proxy relays SCTP associations message by message.
+//
+// A Relay listens on the front addresses of one relay block. For every association an
+// application opens there, it connects one association to the upstream peer and runs
+// two pipes, one per direction. A pipe reads one whole message from its source (payload,
+// stream, PPID and the unordered flag), charges its true cost to the association's
+// quota account, writes it to the other leg and charges nothing more until the kernel
+// has let the message go. When the account is full the pipe stops reading, so the
+// producer's own send blocks: backpressure, never a drop.
+//
+// Shutdown is defined in one place (association.end): a peer's SHUTDOWN reaches the
+// other leg as SHUTDOWN after every message read before it has been written; an ABORT,
+// a message on a stream the other leg lacks, a message over the relay's maximum or an
+// unreachable upstream ends both legs with ABORT and one log line naming the cause.
+//
+// Typical use, from the daemon:
+//
+//	srv := proxy.NewServer(cfg, logger)
+//	if err := srv.Listen(); err != nil { ... }  // every listener, before serving
+//	err := srv.Serve(ctx)                        // until ctx ends, then drain
+package proxy

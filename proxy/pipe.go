@@ -1,0 +1,144 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/sctpguard/sctpguard/quota"
+	"github.com/sctpguard/sctpguard/sctpsock"
+)
+
+// Directions of a pipe, used in logs and as a metric label.
+const (
+	toUpstream = "to_upstream"
+	toFront    = "to_front"
+)
+
+// pipe relays one direction of an association: it reads whole messages from src,
+// charges each before reading the next, and writes it to dst.
+type pipe struct {
+	dir        string
+	src, dst   *sctpsock.Conn
+	dstStreams uint16 // outbound streams dst negotiated; a message on a higher stream cannot be relayed
+	acct       *quota.Account
+	cost       quota.CostModel
+	held       *inflight // charges the kernel of dst still holds
+	onNotify   func(*sctpsock.Notification)
+
+	msgs, bytes atomic.Uint64
+}
+
+// run relays until src ends (io.EOF), an error, or the association is closed. While
+// src has nothing to read the pipe holds no buffer.
+func (p *pipe) run(ctx context.Context) error {
+	for {
+		if err := p.src.WaitReadable(); err != nil {
+			return &legError{leg: p.srcLeg(), op: "read", err: err}
+		}
+		if err := p.drain(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// drain relays every message src has ready, with one borrowed buffer.
+func (p *pipe) drain(ctx context.Context) error {
+	b := getScratch()
+	defer putScratch(b)
+	for {
+		m, err := p.src.TryReadMsg(*b)
+		if errors.Is(err, sctpsock.ErrWouldBlock) {
+			return nil
+		}
+		if err != nil {
+			return &legError{leg: p.srcLeg(), op: "read", err: err}
+		}
+		if cap(m.Data) > cap(*b) {
+			*b = m.Data[:cap(m.Data)] // grown for a large message; dropped by putScratch
+		}
+		if m.Notification != nil {
+			p.onNotify(m.Notification)
+			continue
+		}
+		if err := p.relay(ctx, m); err != nil {
+			return err
+		}
+	}
+}
+
+// relay charges one message and writes it to dst.
+func (p *pipe) relay(ctx context.Context, m sctpsock.Msg) error {
+	if m.Stream >= p.dstStreams {
+		return &streamError{dir: p.dir, stream: m.Stream, have: p.dstStreams}
+	}
+	cost := p.cost.Cost(len(m.Data))
+	if err := p.charge(ctx, cost); err != nil {
+		return err
+	}
+	if err := p.dst.WriteMsg(m); err != nil {
+		p.acct.Release(cost)
+		return &legError{leg: p.dstLeg(), op: "write", err: err}
+	}
+	p.held.push(cost, len(m.Data))
+	p.msgs.Add(1)
+	p.bytes.Add(uint64(len(m.Data)))
+	return nil
+}
+
+// charge blocks until cost fits the account. While it waits it asks the kernel what it
+// still holds of earlier messages, so acknowledged ones give their charge back.
+func (p *pipe) charge(ctx context.Context, cost int64) error {
+	for {
+		err := p.held.chargeWithin(ctx, p.acct, cost)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+			return fmt.Errorf("charge %d bytes: %w", cost, err)
+		}
+		p.held.settle(p.dst)
+	}
+}
+
+func (p *pipe) srcLeg() string {
+	if p.dir == toUpstream {
+		return "front"
+	}
+	return "upstream"
+}
+
+func (p *pipe) dstLeg() string {
+	if p.dir == toUpstream {
+		return "upstream"
+	}
+	return "front"
+}
+
+// legError is a failed read or write on one leg.
+type legError struct {
+	leg, op string
+	err     error
+}
+
+func (e *legError) Error() string { return e.op + " " + e.leg + ": " + e.err.Error() }
+func (e *legError) Unwrap() error { return e.err }
+
+// streamError is a message on a stream the receiving leg did not negotiate.
+type streamError struct {
+	dir    string
+	stream uint16
+	have   uint16
+}
+
+func (e *streamError) Error() string {
+	return fmt.Sprintf("message on stream %d, but the %s leg has only %d outbound streams", e.stream, legOf(e.dir), e.have)
+}
+
+func legOf(dir string) string {
+	if dir == toUpstream {
+		return "upstream"
+	}
+	return "front"
+}

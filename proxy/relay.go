@@ -1,0 +1,119 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/sctpguard/sctpguard/config"
+	"github.com/sctpguard/sctpguard/quota"
+	"github.com/sctpguard/sctpguard/sctpsock"
+)
+
+// Relay serves one relay block: its listener, and one association pair per accepted
+// front association.
+type Relay struct {
+	cfg    atomic.Pointer[config.Relay]
+	log    hclog.Logger
+	cost   quota.CostModel
+	budget *quota.Budget // the relay's socket level; its parent is the global budget
+	ln     *sctpsock.Listener
+
+	mu     sync.Mutex
+	assocs map[uint64]*association
+	nextID atomic.Uint64
+	wg     sync.WaitGroup
+}
+
+func newRelay(cfg config.Relay, global *quota.Budget, cost quota.CostModel, log hclog.Logger) *Relay {
+	r := &Relay{
+		log:    log.Named(cfg.Name),
+		cost:   cost,
+		budget: quota.NewBudget(cfg.Name, cfg.Quota.Socket, global),
+		assocs: make(map[uint64]*association),
+	}
+	r.cfg.Store(&cfg)
+	return r
+}
+
+// listen opens the relay's front endpoint.
+func (r *Relay) listen() error {
+	cfg := r.cfg.Load()
+	ln, err := sctpsock.Listen(cfg.Listen, r.frontOptions(cfg))
+	if err != nil {
+		return fmt.Errorf("relay %q: listen %v: %w", cfg.Name, cfg.Listen, err)
+	}
+	r.ln = ln
+	r.log.Info("listening", "addrs", fmt.Sprint(ln.Addrs()), "upstream", fmt.Sprint(cfg.Upstream))
+	return nil
+}
+
+func (r *Relay) frontOptions(cfg *config.Relay) sctpsock.Options {
+	return sctpsock.Options{
+		OutStreams:   cfg.Streams,
+		MaxInStreams: cfg.Streams,
+		NoDelay:      cfg.NoDelay,
+		MaxMessage:   int(cfg.MaxMessage),
+		// The kernel doubles both. The send buffer holds what the quota admits; the
+		// receive buffer (whose truesize accounting closes the window) half of it.
+		SendBuffer: int(cfg.Quota.Association / 2),
+		RecvBuffer: int(cfg.Quota.Association / 4),
+		Events:     relayEvents,
+	}
+}
+
+// relayEvents are the notifications a relay's sockets subscribe to: the defaults,
+// and SENDER_DRY, which tells a pipe the kernel has let go of everything it wrote.
+var relayEvents = append(slices.Clone(sctpsock.DefaultEvents), sctpsock.NotifySenderDry)
+
+// Addrs are the addresses the relay listens on (with the port the kernel chose for 0).
+func (r *Relay) Addrs() []netip.AddrPort { return r.ln.Addrs() }
+
+// serve accepts associations until ctx ends or the listener is closed.
+func (r *Relay) serve(ctx context.Context) error {
+	for {
+		front, err := r.ln.Accept()
+		if errors.Is(err, net.ErrClosed) {
+			return nil
+		}
+		if err != nil {
+			r.log.Error("accept", "error", err)
+			if !sleepCtx(ctx, 50*time.Millisecond) {
+				return nil
+			}
+			continue
+		}
+		r.wg.Add(1)
+		go r.handle(ctx, front)
+	}
+}
+
+// close stops accepting; live associations go on until they end or ctx ends.
+func (r *Relay) close() error {
+	if r.ln == nil {
+		return nil
+	}
+	return r.ln.Close()
+}
+
+// wait blocks until every association of the relay has ended.
+func (r *Relay) wait() { r.wg.Wait() }
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

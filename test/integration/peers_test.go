@@ -1,0 +1,112 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/sctpguard/sctpguard/sctpsock"
+)
+
+var loopback = netip.MustParseAddr("127.0.0.1")
+
+// peer is an upstream endpoint run by the test: every accepted association is handed
+// to serve in its own goroutine.
+type peer struct {
+	ln   *sctpsock.Listener
+	addr netip.AddrPort
+}
+
+func startPeer(t *testing.T, o sctpsock.Options, serve func(*sctpsock.Conn)) *peer {
+	t.Helper()
+	ln, err := sctpsock.Listen([]netip.AddrPort{netip.AddrPortFrom(loopback, 0)}, o)
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	p := &peer{ln: ln, addr: ln.Addrs()[0]}
+	go p.accept(serve)
+	t.Cleanup(func() { ln.Close() })
+	return p
+}
+
+func (p *peer) accept(serve func(*sctpsock.Conn)) {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		go serve(c)
+	}
+}
+
+// echo sends every data message back on the same stream with the same PPID and flags.
+func echo(c *sctpsock.Conn) {
+	defer c.Close()
+	buf := make([]byte, 64<<10)
+	for {
+		m, err := c.ReadMsg(buf)
+		if err != nil {
+			return
+		}
+		buf = m.Data[:cap(m.Data)]
+		if m.Notification != nil {
+			continue
+		}
+		if err := c.WriteMsg(m); err != nil {
+			return
+		}
+	}
+}
+
+// dial connects a test client to addr.
+func dial(t *testing.T, addr netip.AddrPort, o sctpsock.Options) *sctpsock.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := sctpsock.Dial(ctx, nil, []netip.AddrPort{addr}, o)
+	if err != nil {
+		t.Fatalf("dial %v: %v", addr, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// readData reads the next data message, skipping notifications; Data is a copy.
+func readData(c *sctpsock.Conn, buf []byte) (sctpsock.Msg, error) {
+	for {
+		m, err := c.ReadMsg(buf)
+		if err != nil {
+			return m, err
+		}
+		if m.Notification == nil {
+			m.Data = bytes.Clone(m.Data)
+			return m, nil
+		}
+	}
+}
+
+// readEnd reads until the association ends and returns how: io.EOF for SHUTDOWN,
+// an error matching sctpsock.ErrAborted for ABORT. Data messages are counted.
+func readEnd(t *testing.T, c *sctpsock.Conn, timeout time.Duration) (int, error) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(timeout))
+	buf := make([]byte, 64<<10)
+	n := 0
+	for {
+		m, err := c.ReadMsg(buf)
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, sctpsock.ErrAborted) {
+				t.Fatalf("association did not end within %v: %v", timeout, err)
+			}
+			return n, err
+		}
+		buf = m.Data[:cap(m.Data)]
+		if m.Notification == nil {
+			n++
+		}
+	}
+}
