@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -110,13 +111,25 @@ func (a *association) setReasonForce(r string) {
 	}
 }
 
-// notify handles an event read on one leg.
-func (a *association) notify(leg string, n *sctpsock.Notification, peerOut *inflight) {
+// notify handles an event read on one leg. The end of the leg's association is
+// returned as an error: the socket that sent SHUTDOWN is never marked readable
+// again once the SHUTDOWN completes, so the event is what ends its pipe.
+func (a *association) notify(leg string, n *sctpsock.Notification, peerOut *inflight) error {
 	if n.Type == sctpsock.NotifySenderDry {
 		peerOut.releaseAll()
-		return
+		return nil
 	}
 	a.log.Debug("notification", "leg", leg, "event", n.String())
+	if n.AssocChange == nil {
+		return nil
+	}
+	switch n.AssocChange.State {
+	case sctpsock.ShutdownComplete:
+		return io.EOF
+	case sctpsock.CommLost, sctpsock.CantStartAssoc:
+		return fmt.Errorf("%s: %w", n.String(), sctpsock.ErrAborted)
+	}
+	return nil
 }
 
 func (a *association) logEnd() {

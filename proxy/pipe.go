@@ -25,7 +25,7 @@ type pipe struct {
 	acct       *quota.Account
 	cost       quota.CostModel
 	held       *inflight // charges the kernel of dst still holds
-	onNotify   func(*sctpsock.Notification)
+	onNotify   func(*sctpsock.Notification) error // an error ends the pipe
 
 	msgs, bytes atomic.Uint64
 }
@@ -59,7 +59,9 @@ func (p *pipe) drain(ctx context.Context) error {
 			*b = m.Data[:cap(m.Data)] // grown for a large message; dropped by putScratch
 		}
 		if m.Notification != nil {
-			p.onNotify(m.Notification)
+			if err := p.onNotify(m.Notification); err != nil {
+				return &legError{leg: p.srcLeg(), op: "read", err: err}
+			}
 			continue
 		}
 		if err := p.relay(ctx, m); err != nil {

@@ -63,8 +63,11 @@ func dialSocket(local, remote []netip.Addr, port uint16, o Options) (int, error)
 	return fd, nil
 }
 
-// waitConnected parks on the poller until the association is established or
-// fails, or until the earlier of ctx's deadline and now+timeout.
+// waitConnected waits until the association is established or fails, or until
+// the earlier of ctx's deadline and now+timeout. It checks the association's state
+// with a short, growing interval: readiness events alone are not reliable here (a
+// TCP-style SCTP socket is writable before it is established, and data from an eager
+// peer can be the only edge the poller sees), and a Dial happens once per association.
 func (c *Conn) waitConnected(ctx context.Context, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	d, ok := ctx.Deadline()
@@ -72,29 +75,44 @@ func (c *Conn) waitConnected(ctx context.Context, timeout time.Duration) error {
 	if ctxFirst {
 		deadline = d
 	}
-	c.f.SetWriteDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { c.f.SetWriteDeadline(time.Unix(1, 0)) })
-	var cerr error
-	err := c.rc.Write(func(fd uintptr) bool {
-		done, e := connectDone(int(fd))
-		cerr = e
-		return done
-	})
-	stop()
-	c.f.SetWriteDeadline(time.Time{})
-	switch {
-	case ctx.Err() != nil:
-		return fmt.Errorf("%s: %w", c.pendingState(), ctx.Err())
-	case ctxFirst && errors.Is(err, os.ErrDeadlineExceeded):
-		return fmt.Errorf("%s by the deadline: %w", c.pendingState(), context.DeadlineExceeded)
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		return fmt.Errorf("%s within %v: %w", c.pendingState(), timeout, err)
-	case err != nil:
-		return err
-	case cerr != nil:
-		return connectErr(cerr)
+	wait := 200 * time.Microsecond
+	for {
+		done, cerr := c.connectState()
+		if done {
+			if cerr != nil {
+				return connectErr(cerr)
+			}
+			return nil
+		}
+		left := time.Until(deadline)
+		switch {
+		case ctx.Err() != nil:
+			return fmt.Errorf("%s: %w", c.pendingState(), ctx.Err())
+		case left <= 0 && ctxFirst:
+			return fmt.Errorf("%s by the deadline: %w", c.pendingState(), context.DeadlineExceeded)
+		case left <= 0:
+			return fmt.Errorf("%s within %v: %w", c.pendingState(), timeout, os.ErrDeadlineExceeded)
+		}
+		sleep(ctx, min(wait, left))
+		wait = min(2*wait, 20*time.Millisecond)
 	}
-	return nil
+}
+
+// connectState runs connectDone on the socket.
+func (c *Conn) connectState() (done bool, err error) {
+	if cerr := c.rc.Control(func(fd uintptr) { done, err = connectDone(int(fd)) }); cerr != nil {
+		return true, cerr
+	}
+	return done, err
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
 
 // connectDone reports whether the association attempt is over, and its

@@ -16,14 +16,15 @@ import (
 // TestMessagesIntact relays messages of 1 B to 1 MiB to an echo peer and back: every
 // one must come back whole, on its stream, with its PPID and unordered flag.
 func TestMessagesIntact(t *testing.T) {
-	up := startPeer(t, sctpsock.Options{OutStreams: 8, MaxInStreams: 8, MaxMessage: 2 << 20}, echo)
+	big := sctpsock.Options{OutStreams: 8, MaxInStreams: 8, MaxMessage: 2 << 20, SendBuffer: 4 << 20, NoDelay: true}
+	up := startPeer(t, big, echo)
 	g := startGuard(t, relayConfig(up.addr, `
   streams     = 8
   max_message = "2MiB"
   quota {
     association = "8MiB"
   }`))
-	c := dial(t, g.addr, sctpsock.Options{OutStreams: 8, MaxInStreams: 8, MaxMessage: 2 << 20, NoDelay: true})
+	c := dial(t, g.addr, big)
 	buf := make([]byte, 4<<10) // smaller than most messages: reassembly by MSG_EOR
 	for i, size := range []int{1, 1 << 10, 64 << 10, 1 << 20} {
 		for _, unordered := range []bool{false, true} {
