@@ -129,18 +129,18 @@ type SCTPInfo struct {
 	PeerRwnd uint32
 	PeerTag  uint32
 	// Counters since the association began.
-	InSacks, OutSacks       uint64
-	OutPackets, InPackets   uint64
-	RtxChunks               uint64
-	OutOfSeqTSNs            uint64
-	DupChunks               uint64
-	GapAckBlocks            uint64
-	OutUnorderedChunks      uint64
-	InUnorderedChunks       uint64
-	OutOrderedChunks        uint64
-	InOrderedChunks         uint64
-	OutCtrlChunks           uint64
-	InCtrlChunks            uint64
+	InSacks, OutSacks     uint64
+	OutPackets, InPackets uint64
+	RtxChunks             uint64
+	OutOfSeqTSNs          uint64
+	DupChunks             uint64
+	GapAckBlocks          uint64
+	OutUnorderedChunks    uint64
+	InUnorderedChunks     uint64
+	OutOrderedChunks      uint64
+	InOrderedChunks       uint64
+	OutCtrlChunks         uint64
+	InCtrlChunks          uint64
 	// The primary path: its peer address, state (SCTP_ACTIVE = 2, ...),
 	// congestion window, retransmission timeout and bytes in flight.
 	PrimaryAddr       netip.AddrPort

@@ -1,0 +1,204 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sctpguard/sctpguard/sctpsock"
+)
+
+// These tests put real third-party SCTP programs on both sides of sctpguard:
+// lksctp-tools' sctp_test and sctp_darn, and socat.
+
+// background starts a program whose output goes to a file; it is killed at cleanup.
+func background(t *testing.T, name string, args ...string) (logPath string) {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("%s is missing: test/rig/setup.sh installs it", name)
+	}
+	logPath = filepath.Join(t.TempDir(), name+".log")
+	f, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("stdbuf", append([]string{"-oL", path}, args...)...)
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); f.Close() })
+	return logPath
+}
+
+// freePort returns a port nothing listens on now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := sctpsock.Listen([]netip.AddrPort{netip.AddrPortFrom(loopback, 0)}, sctpsock.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return int(ln.Addrs()[0].Port())
+}
+
+// waitListening waits until a listener shows up on port in /proc/net/sctp/eps.
+func waitListening(t *testing.T, port int) {
+	t.Helper()
+	for range 100 {
+		b, _ := os.ReadFile("/proc/net/sctp/eps")
+		if regexp.MustCompile(fmt.Sprintf(`\s%d\s`, port)).Match(b) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("nothing listens on port %d", port)
+}
+
+// run runs a program to its end and fails the test unless it exits 0.
+func run(t *testing.T, stdin string, timeout time.Duration, name string, args ...string) string {
+	t.Helper()
+	out, err := runAny(t, stdin, timeout, name, args...)
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+	}
+	return out
+}
+
+// runAny runs a program to its end and returns its output and exit error.
+func runAny(t *testing.T, stdin string, timeout time.Duration, name string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+type sample struct {
+	size  string
+	flags string
+	ppid  string
+}
+
+var (
+	sentRE = regexp.MustCompile(`sendmsg\(sk=\d+, assoc=\d+\)\s+(\d+) bytes\.\s+SNDRCV\(stream=\d+ flags=(0x[0-9a-f]+) ppid=(\d+)`)
+	recvRE = regexp.MustCompile(`recvmsg\(sk=\d+\) Data (\d+) bytes\.[^\n]*\n\s+SNDRCV\(stream=\d+ ssn=\d+ tsn=\d+ flags=(0x[0-9a-f]+) ppid=(\d+)`)
+)
+
+func samples(re *regexp.Regexp, text string) []sample {
+	var out []sample
+	for _, m := range re.FindAllStringSubmatch(text, -1) {
+		out = append(out, sample{m[1], m[2], m[3]})
+	}
+	return out
+}
+
+// TestSCTPTestThroughRelay: lksctp-tools' sctp_test client sends messages of 1 B to
+// 32 KiB with random PPIDs, unordered, through sctpguard to an sctp_test server; the
+// server must log the same sizes, flags and PPIDs, in order.
+func TestSCTPTestThroughRelay(t *testing.T) {
+	port := freePort(t)
+	serverLog := background(t, "sctp_test", "-H", "127.0.0.1", "-P", fmt.Sprint(port), "-l")
+	waitListening(t, port)
+	g := startGuard(t, relayConfig(netip.AddrPortFrom(loopback, uint16(port)), `max_message = "64KiB"`))
+	out := run(t, "", 60*time.Second, "sctp_test", "-H", "127.0.0.1", "-P", "0",
+		"-h", "127.0.0.1", "-p", fmt.Sprint(g.addr.Port()), "-s", "-c", "4", "-x", "2")
+	sent := samples(sentRE, out)
+	if len(sent) < 10 {
+		t.Fatalf("sctp_test client sent %d messages, expected 20:\n%s", len(sent), out)
+	}
+	var got []sample
+	for range 100 {
+		b, _ := os.ReadFile(serverLog)
+		if got = samples(recvRE, string(b)); len(got) >= len(sent)-1 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// sctp_test's server prints no SNDRCV line for the first message of an association.
+	if len(got) == len(sent)-1 {
+		sent = sent[1:]
+	}
+	if !slices.Equal(got, sent) {
+		b, _ := os.ReadFile(serverLog)
+		t.Fatalf("server received %v\nclient sent %v\nserver log:\n%s", got, sent, b)
+	}
+}
+
+// TestSCTPDarnThroughRelay: sctp_darn sends lines as messages through sctpguard to an
+// sctp_darn server, which must print each one.
+func TestSCTPDarnThroughRelay(t *testing.T) {
+	port := freePort(t)
+	serverLog := background(t, "sctp_darn", "-H", "127.0.0.1", "-P", fmt.Sprint(port), "-l")
+	waitListening(t, port)
+	g := startGuard(t, relayConfig(netip.AddrPortFrom(loopback, uint16(port)), ""))
+	lines := []string{"hello through sctpguard", "a second message", "third"}
+	// sctp_darn exits non-zero at the end of its input; what counts is what the server got.
+	runAny(t, strings.Join(lines, "\n")+"\n", 30*time.Second, "sctp_darn",
+		"-H", "127.0.0.1", "-P", "0", "-h", "127.0.0.1", "-p", fmt.Sprint(g.addr.Port()), "-s")
+	for _, l := range lines {
+		want := fmt.Sprintf("):  %s.", l) // sctp_darn prints "DATA(n):  <text>."
+		waitFile(t, serverLog, want)
+	}
+	g.waitLog("association ended", 10*time.Second, "msgs_to_upstream", "3", "reason", "shutdown")
+}
+
+func waitFile(t *testing.T, path, want string) {
+	t.Helper()
+	for range 100 {
+		if b, _ := os.ReadFile(path); bytes.Contains(b, []byte(want)) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	b, _ := os.ReadFile(path)
+	t.Fatalf("%s never showed %q:\n%s", filepath.Base(path), want, b)
+}
+
+// TestSocatClient: socat, a byte-stream client, talks through sctpguard to an echo peer.
+func TestSocatClient(t *testing.T) {
+	up := startPeer(t, sctpsock.Options{}, echo)
+	g := startGuard(t, relayConfig(up.addr, ""))
+	// shut-none: SCTP has no half-close, so socat's shutdown at the end of its input
+	// would end the association before the echo could come back, relay or not.
+	out := run(t, "ping from socat\n", 30*time.Second, "socat", "-t", "2", "-", fmt.Sprintf("SCTP:%s,shut-none", g.addr))
+	if out != "ping from socat\n" {
+		t.Fatalf("socat got %q back", out)
+	}
+}
+
+// TestSocatServer: socat as the upstream peer, echoing (PIPE); sctpguard's own client
+// library sends messages one at a time and reads each back.
+func TestSocatServer(t *testing.T) {
+	port := freePort(t)
+	background(t, "socat", fmt.Sprintf("SCTP-LISTEN:%d,reuseaddr,fork", port), "PIPE")
+	waitListening(t, port)
+	g := startGuard(t, relayConfig(netip.AddrPortFrom(loopback, uint16(port)), ""))
+	c := dial(t, g.addr, sctpsock.Options{NoDelay: true})
+	buf := make([]byte, 4096)
+	for i := range 20 {
+		want := fmt.Sprintf("message %d through sctpguard and socat", i)
+		if err := c.WriteMsg(sctpsock.Msg{Data: []byte(want)}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := readData(c, buf)
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if string(got.Data) != want {
+			t.Fatalf("got %q, want %q", got.Data, want)
+		}
+	}
+}
