@@ -165,3 +165,16 @@ func ctxFor(t *testing.T, d time.Duration) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// countLog counts the log entries whose message is msg.
+func (g *guard) countLog(msg string) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := 0
+	for _, e := range g.logs {
+		if e["@message"] == msg {
+			n++
+		}
+	}
+	return n
+}
