@@ -39,7 +39,10 @@ func (r *Relay) handle(ctx context.Context, front *sctpsock.Conn) {
 func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front *sctpsock.Conn, id uint64, log hclog.Logger) (*association, error) {
 	fst, err := front.Status()
 	if err != nil {
-		return nil, fmt.Errorf("front status: %w", err)
+		// The application may have sent its messages and shut down before the accept:
+		// they wait in the socket, so relay them with the configured streams.
+		log.Debug("front association already gone; relaying what it queued", "error", err)
+		fst = sctpsock.Status{InStreams: cfg.Streams, OutStreams: cfg.Streams}
 	}
 	opts := r.frontOptions(cfg)
 	opts.OutStreams = max(cfg.Streams, fst.InStreams)
