@@ -24,7 +24,7 @@ type pipe struct {
 	dstStreams uint16 // outbound streams dst negotiated; a message on a higher stream cannot be relayed
 	acct       *quota.Account
 	cost       quota.CostModel
-	held       *inflight // charges the kernel of dst still holds
+	held       *inflight                          // charges the kernel of dst still holds
 	onNotify   func(*sctpsock.Notification) error // an error ends the pipe
 
 	msgs, bytes atomic.Uint64
