@@ -116,7 +116,7 @@ func (a *association) setReasonForce(r string) {
 // again once the SHUTDOWN completes, so the event is what ends its pipe.
 func (a *association) notify(leg string, n *sctpsock.Notification, peerOut *inflight) error {
 	if n.Type == sctpsock.NotifySenderDry {
-		peerOut.releaseAll()
+		peerOut.senderDry()
 		return nil
 	}
 	a.log.Debug("notification", "leg", leg, "event", n.String())

@@ -67,6 +67,8 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front *sctpsock.Con
 	}
 	a.toUp = r.newPipe(a, toUpstream, front, up, ust.OutStreams, ust.FragmentationPoint, a.accts[0])
 	a.toFront = r.newPipe(a, toFront, up, front, fst.OutStreams, fst.FragmentationPoint, a.accts[1])
+	a.toUp.held.receiver = localReceiver(up)
+	a.toFront.held.receiver = localReceiver(front)
 	a.toUp.onNotify = func(n *sctpsock.Notification) error { return a.notify("front", n, a.toFront.held) }
 	a.toFront.onNotify = func(n *sctpsock.Notification) error { return a.notify("upstream", n, a.toUp.held) }
 	return a, nil

@@ -20,8 +20,14 @@ type inflight struct {
 	acct    *quota.Account
 	entries []heldMsg // ring, oldest at head
 	head, n int
-	chunks  int // sum of entries' chunks
-	frag    int // fragmentation point of dst: bytes per DATA chunk
+	chunks  int   // sum of entries' chunks
+	cost    int64 // sum of entries' costs
+	frag    int   // fragmentation point of dst: bytes per DATA chunk
+
+	// receiver is dst's peer seen from its own side, when that peer is a socket on
+	// this host: what it has received but not yet read is still this host's memory,
+	// so a charge is released only once the receiver has consumed the message.
+	receiver *sctpsock.PortPair
 }
 
 type heldMsg struct {
@@ -49,6 +55,7 @@ func (f *inflight) push(cost int64, payload int) {
 	f.entries[(f.head+f.n)%len(f.entries)] = heldMsg{cost: cost, chunks: c}
 	f.n++
 	f.chunks += c
+	f.cost += cost
 	f.mu.Unlock()
 }
 
@@ -60,15 +67,19 @@ func (f *inflight) grow() {
 	f.entries, f.head = e, 0
 }
 
-// releaseDownTo releases the oldest messages until at most kernelChunks remain held.
-func (f *inflight) releaseDownTo(kernelChunks int) {
-	var freed int64
+// release releases the oldest messages until what remains is what the kernel still
+// holds: the newest kernelChunks chunks in dst's send queue, plus receiverHeld bytes
+// of true cost in a local receiver's queue.
+func (f *inflight) release(kernelChunks int, receiverHeld int64) {
 	f.mu.Lock()
-	for f.n > 0 && f.chunks > kernelChunks {
+	held := f.tailCost(kernelChunks) + receiverHeld
+	var freed int64
+	for f.n > 0 && f.cost > held {
 		m := f.entries[f.head]
 		f.head = (f.head + 1) % len(f.entries)
 		f.n--
 		f.chunks -= m.chunks
+		f.cost -= m.cost
 		freed += m.cost
 	}
 	f.mu.Unlock()
@@ -77,17 +88,52 @@ func (f *inflight) releaseDownTo(kernelChunks int) {
 	}
 }
 
-// releaseAll is called when dst reports its send queue empty (SENDER_DRY).
-func (f *inflight) releaseAll() { f.releaseDownTo(0) }
-
-// settle asks dst's kernel how many chunks it still holds (unacknowledged or not yet
-// sent) and releases the charges of the rest.
-func (f *inflight) settle(dst *sctpsock.Conn) {
-	st, err := dst.Status()
-	if err != nil {
-		return // the association is ending; Close releases everything
+// tailCost is the cost of the newest messages that make up the last chunks chunks.
+func (f *inflight) tailCost(chunks int) int64 {
+	var c int64
+	for i := f.n - 1; i >= 0 && chunks > 0; i-- {
+		m := f.entries[(f.head+i)%len(f.entries)]
+		c += m.cost
+		chunks -= m.chunks
 	}
-	f.releaseDownTo(int(st.Unacked) + int(st.Pending))
+	return c
+}
+
+// senderDry is called when dst reports its send queue empty (SENDER_DRY): every
+// message is acknowledged. A remote receiver's memory is not this host's, so all is
+// released; a local receiver's is settled from its queue.
+func (f *inflight) senderDry() {
+	if f.receiver == nil {
+		f.release(0, 0)
+		return
+	}
+	f.settle(nil, nil)
+}
+
+// settle asks the kernel what it still holds of the messages written to dst (its
+// unacknowledged and unsent chunks, and a local receiver's unread queue) and
+// releases the charges of the rest. dst may be nil once its send queue is known
+// empty; rxq may be nil, and is then read from /proc.
+func (f *inflight) settle(dst *sctpsock.Conn, rxq map[sctpsock.PortPair]int64) {
+	chunks := 0
+	if dst != nil {
+		st, err := dst.Status()
+		if err != nil {
+			return // the association is ending; Close releases everything
+		}
+		chunks = int(st.Unacked) + int(st.Pending)
+	}
+	var rx int64
+	if f.receiver != nil {
+		if rxq == nil {
+			var err error
+			if rxq, err = sctpsock.ReceiveQueues(); err != nil {
+				return
+			}
+		}
+		rx = rxq[*f.receiver]
+	}
+	f.release(chunks, rx)
 }
 
 func (f *inflight) empty() bool {

@@ -100,7 +100,7 @@ func (p *pipe) charge(ctx context.Context, cost int64) error {
 		if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
 			return fmt.Errorf("charge %d bytes: %w", cost, err)
 		}
-		p.held.settle(p.dst)
+		p.held.settle(p.dst, nil)
 	}
 }
 

@@ -79,6 +79,11 @@ func (r *Relay) Addrs() []netip.AddrPort { return r.ln.Addrs() }
 
 // serve accepts associations until ctx ends or the listener is closed.
 func (r *Relay) serve(ctx context.Context) error {
+	sctx, stop := context.WithCancel(ctx)
+	var settler sync.WaitGroup
+	settler.Add(1)
+	go func() { defer settler.Done(); r.settleLoop(sctx) }()
+	defer func() { stop(); settler.Wait() }()
 	for {
 		front, err := r.ln.Accept()
 		if errors.Is(err, net.ErrClosed) {
@@ -94,6 +99,52 @@ func (r *Relay) serve(ctx context.Context) error {
 		r.wg.Add(1)
 		go r.handle(ctx, front)
 	}
+}
+
+// settleInterval is how often a relay asks the kernel whether local receivers have
+// consumed what was delivered to them, for pipes that are not themselves waiting.
+const settleInterval = 50 * time.Millisecond
+
+// settleLoop releases, for every association, the charges of messages that local
+// receivers have read since. A pipe waiting on its quota settles itself; this loop
+// covers idle pipes, whose charges would otherwise stay held and crowd the shared
+// budgets. /proc is read once per round for all associations.
+func (r *Relay) settleLoop(ctx context.Context) {
+	t := time.NewTicker(settleInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pipes := r.localPipes()
+		if len(pipes) == 0 {
+			continue
+		}
+		rxq, err := sctpsock.ReceiveQueues()
+		if err != nil {
+			continue
+		}
+		for _, p := range pipes {
+			p.held.settle(p.dst, rxq)
+		}
+	}
+}
+
+// localPipes are the pipes holding charges for messages sent to a local receiver.
+func (r *Relay) localPipes() []*pipe {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*pipe
+	for _, a := range r.assocs {
+		for _, p := range []*pipe{a.toUp, a.toFront} {
+			if p.held.receiver != nil && !p.held.empty() {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }
 
 // close stops accepting; live associations go on until they end or ctx ends.

@@ -1,6 +1,8 @@
 package sctpsock
 
 import (
+	"fmt"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -42,4 +44,43 @@ func indexOf(s []string, v string) int {
 		}
 	}
 	return -1
+}
+
+// PortPair names an association on this host by its local and remote ports.
+type PortPair struct{ Local, Remote uint16 }
+
+// ReceiveQueues reads /proc/net/sctp/assocs and returns, for every association on
+// this host, the bytes its socket's receive queue holds (RX_QUEUE: the kernel's
+// true memory, sk_rmem_alloc). The relay uses it to learn whether a receiver on
+// this host has consumed what was delivered to it.
+func ReceiveQueues() (map[PortPair]int64, error) {
+	b, err := os.ReadFile("/proc/net/sctp/assocs")
+	if err != nil {
+		return nil, fmt.Errorf("receive queues: %w", err)
+	}
+	return parseReceiveQueues(string(b))
+}
+
+func parseReceiveQueues(table string) (map[PortPair]int64, error) {
+	lines := strings.Split(table, "\n")
+	head := strings.Fields(lines[0])
+	rx, lp, rp := indexOf(head, "RX_QUEUE"), indexOf(head, "LPORT"), indexOf(head, "RPORT")
+	if rx < 0 || lp < 0 || rp < 0 {
+		return nil, fmt.Errorf("receive queues: unexpected header %q", lines[0])
+	}
+	out := make(map[PortPair]int64, len(lines))
+	for _, line := range lines[1:] {
+		f := strings.Fields(line)
+		if len(f) <= max(rx, lp, rp) {
+			continue
+		}
+		q, err1 := strconv.ParseInt(f[rx], 10, 64)
+		l, err2 := strconv.ParseUint(f[lp], 10, 16)
+		r, err3 := strconv.ParseUint(f[rp], 10, 16)
+		if err1 != nil || err2 != nil || err3 != nil {
+			return nil, fmt.Errorf("receive queues: bad row %q", line)
+		}
+		out[PortPair{uint16(l), uint16(r)}] += q
+	}
+	return out, nil
 }

@@ -22,6 +22,7 @@ type guard struct {
 	t    *testing.T
 	cmd  *exec.Cmd
 	addr netip.AddrPort // the first relay's first listen address
+	dir  string         // holds the config and the admin socket
 
 	mu   sync.Mutex
 	logs []map[string]any
@@ -57,7 +58,7 @@ func startGuard(t *testing.T, cfg string) *guard {
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	g := &guard{t: t, cmd: exec.Command(os.Getenv(binEnv), "run", "-c", path), done: make(chan struct{})}
+	g := &guard{t: t, dir: dir, cmd: exec.Command(os.Getenv(binEnv), "run", "-c", path), done: make(chan struct{})}
 	stderr, err := g.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
