@@ -20,6 +20,7 @@ func checkCmd(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d relays)\n", *path, len(cfg.Relays))
+	printAudit(stdout, audit(cfg))
 	return exitOK
 }
 

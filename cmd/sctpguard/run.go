@@ -39,6 +39,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 
 // serve opens every socket, then runs the relays and the admin API until a signal.
 func serve(cfg *config.Config, path string, log hclog.Logger) error {
+	logAudit(log, audit(cfg))
 	if err := sctpsock.Supported(); err != nil {
 		return err
 	}

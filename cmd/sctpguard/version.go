@@ -23,7 +23,7 @@ func versionString() string {
 }
 
 func versionCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("version", "sctpguard version", "Print the version.", stderr)
+	fs := newFlagSet("version", "sctpguard version", "Prints the version, the Go version and the platform.\n\nExamples:\n  sctpguard version", stderr)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
