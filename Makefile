@@ -31,5 +31,12 @@ lint:
 demo: setup
 	bash demo/demo.sh
 
+# The seed scenario's memory benchmark: direct vs socat vs sctpguard, one table.
+# make bench BENCH_FLAGS=-quick for a short smoke run; BENCH_FLAGS="-md FILE" also
+# writes the table as markdown.
+BENCH_FLAGS ?=
+bench: setup
+	bash bench/run.sh $(BENCH_FLAGS)
+
 clean:
 	rm -rf bin

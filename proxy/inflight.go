@@ -101,13 +101,14 @@ func (f *inflight) tailCost(chunks int) int64 {
 
 // senderDry is called when dst reports its send queue empty (SENDER_DRY): every
 // message is acknowledged. A remote receiver's memory is not this host's, so all is
-// released; a local receiver's is settled from its queue.
+// released.
 func (f *inflight) senderDry() {
 	if f.receiver == nil {
 		f.release(0, 0)
-		return
 	}
-	f.settle(nil, nil)
+	// A local receiver's queue is read when this pipe next waits for its quota, or by
+	// the relay's settle loop once its charges grow heavy: reading /proc on every
+	// SENDER_DRY would cost a full table scan per acknowledged message.
 }
 
 // settle asks the kernel what it still holds of the messages written to dst (its
@@ -134,6 +135,13 @@ func (f *inflight) settle(dst *sctpsock.Conn, rxq map[sctpsock.PortPair]int64) {
 		rx = rxq[*f.receiver]
 	}
 	f.release(chunks, rx)
+}
+
+// heavy reports whether the charges held reach a quarter of the account's limit.
+func (f *inflight) heavy() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.cost > 0 && f.cost >= f.acct.Limit()/4
 }
 
 func (f *inflight) empty() bool {

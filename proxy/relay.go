@@ -112,13 +112,13 @@ const settleInterval = 50 * time.Millisecond
 func (r *Relay) settleLoop(ctx context.Context) {
 	t := time.NewTicker(settleInterval)
 	defer t.Stop()
-	for {
+	for round := 1; ; round++ {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		pipes := r.localPipes()
+		pipes := r.localPipes(round%20 == 0) // light pipes too, once a second
 		if len(pipes) == 0 {
 			continue
 		}
@@ -132,14 +132,16 @@ func (r *Relay) settleLoop(ctx context.Context) {
 	}
 }
 
-// localPipes are the pipes holding charges for messages sent to a local receiver.
-func (r *Relay) localPipes() []*pipe {
+// localPipes are the pipes holding a large share of their quota for messages sent to
+// a local receiver: the ones whose stale charges could hold back others. Settling
+// every pipe every round would cost a getsockopt per association per round.
+func (r *Relay) localPipes(all bool) []*pipe {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []*pipe
 	for _, a := range r.assocs {
 		for _, p := range []*pipe{a.toUp, a.toFront} {
-			if p.held.receiver != nil && !p.held.empty() {
+			if p.held.receiver != nil && (p.held.heavy() || all && !p.held.empty()) {
 				out = append(out, p)
 			}
 		}

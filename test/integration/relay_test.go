@@ -129,12 +129,12 @@ func TestPeerShutdown(t *testing.T) {
 			c.WriteMsg(sctpsock.Msg{Data: []byte(fmt.Sprint(i)), PPID: 1})
 		}
 		c.Shutdown()
-		readEnd(t, c, 10*time.Second)
+		readEnd(c, 10*time.Second)
 		c.Close()
 	})
 	g := startGuard(t, relayConfig(up.addr, ""))
 	c := dial(t, g.addr, sctpsock.Options{})
-	got, err := readEnd(t, c, 20*time.Second)
+	got, err := readEnd(c, 20*time.Second)
 	if !errors.Is(err, io.EOF) {
 		t.Fatalf("front saw %v, want SHUTDOWN (io.EOF)", err)
 	}
@@ -157,7 +157,7 @@ func TestPeerAbort(t *testing.T) {
 	if err := c.WriteMsg(sctpsock.Msg{Data: []byte("hello")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readEnd(t, c, 20*time.Second); !errors.Is(err, sctpsock.ErrAborted) {
+	if _, err := readEnd(c, 20*time.Second); !errors.Is(err, sctpsock.ErrAborted) {
 		t.Fatalf("front saw %v, want ABORT", err)
 	}
 	g.waitLog("association ended", 10*time.Second, "reason", "peer_abort")
@@ -174,7 +174,7 @@ func TestUpstreamUnreachable(t *testing.T) {
 	closed.ln.Close() // the port is now refused
 	g := startGuard(t, relayConfig(addr, `connect_timeout = "3s"`))
 	c := dial(t, g.addr, sctpsock.Options{})
-	if _, err := readEnd(t, c, 20*time.Second); !errors.Is(err, sctpsock.ErrAborted) {
+	if _, err := readEnd(c, 20*time.Second); !errors.Is(err, sctpsock.ErrAborted) {
 		t.Fatalf("front saw %v, want ABORT", err)
 	}
 	e := g.waitLog("association refused", 10*time.Second, "error", addr.String())
@@ -189,7 +189,7 @@ func TestUpstreamUnreachable(t *testing.T) {
 func TestMissingStream(t *testing.T) {
 	aborted := make(chan error, 1)
 	up := startPeer(t, sctpsock.Options{OutStreams: 2, MaxInStreams: 2}, func(c *sctpsock.Conn) {
-		_, err := readEnd(t, c, 20*time.Second)
+		_, err := readEnd(c, 20*time.Second)
 		aborted <- err
 	})
 	g := startGuard(t, relayConfig(up.addr, `streams = 8`))
@@ -197,7 +197,7 @@ func TestMissingStream(t *testing.T) {
 	if err := c.WriteMsg(sctpsock.Msg{Data: []byte("x"), Stream: 5}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readEnd(t, c, 20*time.Second); !errors.Is(err, sctpsock.ErrAborted) {
+	if _, err := readEnd(c, 20*time.Second); !errors.Is(err, sctpsock.ErrAborted) {
 		t.Fatalf("front saw %v, want ABORT", err)
 	}
 	if err := <-aborted; !errors.Is(err, sctpsock.ErrAborted) {
@@ -211,7 +211,7 @@ func TestMissingStream(t *testing.T) {
 func TestMessageTooLarge(t *testing.T) {
 	got := make(chan int, 4)
 	up := startPeer(t, sctpsock.Options{}, func(c *sctpsock.Conn) {
-		n, err := readEnd(t, c, 20*time.Second)
+		n, err := readEnd(c, 20*time.Second)
 		if errors.Is(err, sctpsock.ErrAborted) {
 			got <- n
 		}
@@ -225,7 +225,7 @@ func TestMessageTooLarge(t *testing.T) {
 	if err := c.WriteMsg(sctpsock.Msg{Data: make([]byte, 64<<10+1)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readEnd(t, c, 20*time.Second); !errors.Is(err, sctpsock.ErrAborted) {
+	if _, err := readEnd(c, 20*time.Second); !errors.Is(err, sctpsock.ErrAborted) {
 		t.Fatalf("front saw %v, want ABORT", err)
 	}
 	if n, ok := <-got; !ok || n != 1 {

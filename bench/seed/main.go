@@ -1,0 +1,214 @@
+// Command seed measures the seed scenario of sctpguard: what a flood of
+// 1-byte SCTP messages toward a receiver that has stopped reading costs the
+// host, sent directly, through socat and through sctpguard, side by side in
+// one run.
+//
+// The scenario (Red Hat bug 146797, still alive on Linux 6.1): a receiver on
+// this host accepts associations on a listener with SO_RCVBUF = 8 MiB (set
+// before accept, since the receive window is fixed at association set-up)
+// and never reads. For each association a sender on default buffers, with
+// SCTP_NODELAY, writes 1-byte messages as fast as the kernel takes them,
+// until every sender is blocked (no progress for -stall) or a cap is hit.
+// The kernel charges each message a whole socket buffer, far more than the
+// byte of payload the receive window counts, so memory piles up.
+//
+// Host memory used is the drop of MemAvailable (/proc/meminfo) from a
+// baseline taken before the receiver, the relay and the associations exist
+// to the plateau once every sender is blocked: it counts the kernel's queues
+// on both sides and the relay process itself. Caches are dropped before each
+// reading and the host must recover between rows, so rows do not pollute
+// each other. Each row is one path and one association count:
+//
+//	direct     sender ──SCTP──▶ receiver
+//	socat      sender ──SCTP──▶ socat (byte relay, nodelay both legs) ──SCTP──▶ receiver
+//	sctpguard  sender ──SCTP──▶ sctpguard (association quota 1MiB, global 16MiB) ──SCTP──▶ receiver
+//
+// In the sctpguard rows the receiver then resumes reading everything: every
+// message must arrive exactly once and in order (a 1-byte payload cannot
+// carry a counter, so each message's PPID is its sender's number in the top
+// byte and its sequence number in the low 24 bits), and the time to drain is
+// reported.
+//
+// It needs a kernel with SCTP and root (to drop caches); bench/run.sh (make
+// bench) builds it and sctpguard and runs it in the test VM:
+//
+//	seed -guard bin/sctpguard                 # 4 and 16 associations
+//	seed -guard bin/sctpguard -quick          # 2 associations, short caps: a smoke test
+//	seed -guard bin/sctpguard -md bench.md    # also write the table as markdown
+//
+// Numbers printed come only from the run.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sctpguard/sctpguard/sctpsock"
+)
+
+// settings are the command's flags.
+type settings struct {
+	assocs       []int
+	msgCap       int64
+	timeCap      time.Duration
+	stall        time.Duration
+	drainTimeout time.Duration
+	memFloor     int64
+	guard        string
+	socat        string
+	md           string
+	resume       bool
+	status       bool
+	timeout      time.Duration
+}
+
+func main() {
+	s, err := parseFlags(os.Args[1:])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "seed: %v\n", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	os.Exit(run(ctx, s, os.Stdout, os.Stderr))
+}
+
+func parseFlags(args []string) (settings, error) {
+	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+	var s settings
+	assocs := fs.String("assocs", "4,16", "association counts, comma-separated; each gets a row per path")
+	quick := fs.Bool("quick", false, "smoke test: 2 associations, at most 20,000 messages or 20s each")
+	fs.Int64Var(&s.msgCap, "msgs", 200_000, "most messages a sender sends")
+	fs.DurationVar(&s.timeCap, "cap", 150*time.Second, "longest flood of one row")
+	fs.DurationVar(&s.stall, "stall", 2*time.Second, "a sender without progress this long is blocked")
+	fs.DurationVar(&s.drainTimeout, "drain", 4*time.Minute, "longest the receiver may take to read everything back")
+	floor := fs.Int("floor", 384, "stop a flood when MemAvailable falls below this many `MiB`")
+	fs.StringVar(&s.guard, "guard", "sctpguard", "sctpguard binary")
+	fs.StringVar(&s.socat, "socat", "socat", "socat binary")
+	fs.StringVar(&s.md, "md", "", "also write the table as markdown to this `file` (- frames it on stdout)")
+	fs.BoolVar(&s.resume, "resume", true, "in sctpguard rows, read everything back and check it")
+	fs.BoolVar(&s.status, "status", true, "print sctpguard status at the plateau of its largest row")
+	fs.DurationVar(&s.timeout, "timeout", 25*time.Minute, "end the whole run after this long")
+	if err := fs.Parse(args); err != nil {
+		return s, err
+	}
+	if fs.NArg() > 0 {
+		return s, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	s.memFloor = int64(*floor) << 20
+	if *quick {
+		*assocs, s.msgCap, s.timeCap, s.drainTimeout = "2", 20_000, 20*time.Second, time.Minute
+	}
+	for _, f := range strings.Split(*assocs, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 255 {
+			return s, fmt.Errorf("-assocs: %q is not a count from 1 to 255", f)
+		}
+		s.assocs = append(s.assocs, n)
+	}
+	if s.msgCap < 1 || s.msgCap >= 1<<24 {
+		return s, fmt.Errorf("-msgs: %d is not from 1 to %d (the PPID holds the sequence number in 24 bits)", s.msgCap, 1<<24-1)
+	}
+	return s, nil
+}
+
+// run measures every row and prints the table; it returns the exit status.
+func run(ctx context.Context, s settings, stdout, stderr io.Writer) int {
+	if err := preflight(&s); err != nil {
+		fmt.Fprintf(stderr, "seed: %v\n", err)
+		return 1
+	}
+	b := &bench{s: s, log: stderr}
+	b.header = header()
+	fmt.Fprintln(stderr, b.header)
+	var rows []*row
+	for _, n := range s.assocs {
+		for _, p := range paths(s) {
+			if ctx.Err() != nil {
+				break
+			}
+			r := b.runRow(ctx, p, n, rows)
+			rows = append(rows, r)
+		}
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintf(stderr, "seed: stopped early: %v\n", context.Cause(ctx))
+	}
+	fmt.Fprintln(stdout)
+	writeText(stdout, b.header, rows)
+	if b.status != "" {
+		fmt.Fprintf(stdout, "\nsctpguard status at the plateau (%d associations):\n%s", b.statusAssocs, b.status)
+	}
+	if s.md != "" {
+		if err := writeMarkdownTo(s.md, stdout, b.header, rows); err != nil {
+			fmt.Fprintf(stderr, "seed: %v\n", err)
+			return 1
+		}
+	}
+	for _, r := range rows {
+		if r.failed() {
+			return 1
+		}
+	}
+	if ctx.Err() != nil {
+		return 1
+	}
+	return 0
+}
+
+// preflight checks, before anything starts, what every row needs.
+func preflight(s *settings) error {
+	if err := sctpsock.Supported(); err != nil {
+		return fmt.Errorf("%w (run through bench/run.sh, which uses the test VM)", err)
+	}
+	var err error
+	if s.guard, err = exec.LookPath(s.guard); err != nil {
+		return fmt.Errorf("sctpguard binary: %w (pass -guard)", err)
+	}
+	if s.socat, err = exec.LookPath(s.socat); err != nil {
+		return fmt.Errorf("socat binary: %w (apt-get install socat, or pass -socat)", err)
+	}
+	if _, err := memAvailable(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// header is the table's title line: the scenario and where it ran.
+func header() string {
+	var u syscall.Utsname
+	release := "?"
+	if syscall.Uname(&u) == nil {
+		release = utsString(u.Release[:])
+	}
+	where := "native"
+	if os.Getenv("SCTPGUARD_RIG_GUEST") == "1" {
+		where = "VM"
+	}
+	total, _ := memTotal()
+	return fmt.Sprintf("seed scenario: 1-byte messages, SCTP_NODELAY, receiver SO_RCVBUF=8MiB not reading (Linux %s, %s, %d CPUs, %.1f GiB)",
+		release, where, runtime.NumCPU(), float64(total)/(1<<30))
+}
+
+func utsString(b []int8) string {
+	var sb strings.Builder
+	for _, c := range b {
+		if c == 0 {
+			break
+		}
+		sb.WriteByte(byte(c))
+	}
+	return sb.String()
+}

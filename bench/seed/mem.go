@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// memAvailable is MemAvailable from /proc/meminfo, in bytes.
+func memAvailable() (int64, error) { return meminfo("MemAvailable") }
+
+// memTotal is MemTotal from /proc/meminfo, in bytes.
+func memTotal() (int64, error) { return meminfo("MemTotal") }
+
+func meminfo(field string) (int64, error) {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0, fmt.Errorf("read memory: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		name, rest, ok := strings.Cut(sc.Text(), ":")
+		if !ok || name != field {
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("read memory: /proc/meminfo %s: %w", field, err)
+		}
+		return kb << 10, nil
+	}
+	return 0, fmt.Errorf("read memory: /proc/meminfo has no %s", field)
+}
+
+var dropWarning sync.Once
+
+// dropCaches writes back dirty pages and drops the page cache, dentries and
+// inodes, so that MemAvailable moves only with what the rows hold. Without
+// root it warns once and does nothing.
+func dropCaches(log func(string, ...any)) {
+	syscall.Sync()
+	if err := os.WriteFile("/proc/sys/vm/drop_caches", []byte("3\n"), 0); err != nil {
+		dropWarning.Do(func() { log("warning: cannot drop caches (%v): readings are noisier", err) })
+	}
+}
+
+// settle drops caches and waits until MemAvailable holds still (two readings
+// half a second apart within tol), for at most max; it returns the last
+// reading and whether it held still.
+func settle(ctx context.Context, tol int64, max time.Duration, log func(string, ...any)) (int64, bool) {
+	dropCaches(log)
+	prev, _ := memAvailable()
+	deadline := time.Now().Add(max)
+	for time.Now().Before(deadline) && sleep(ctx, 500*time.Millisecond) {
+		dropCaches(log)
+		cur, _ := memAvailable()
+		if abs(cur-prev) <= tol {
+			return cur, true
+		}
+		prev = cur
+	}
+	return prev, false
+}
+
+// recoverMem waits until MemAvailable is back within tol of baseline, for at
+// most max, and returns the last reading.
+func recoverMem(ctx context.Context, baseline, tol int64, max time.Duration, log func(string, ...any)) (int64, bool) {
+	deadline := time.Now().Add(max)
+	for {
+		dropCaches(log)
+		cur, _ := memAvailable()
+		if cur >= baseline-tol {
+			return cur, true
+		}
+		if !time.Now().Before(deadline) || !sleep(ctx, time.Second) {
+			return cur, false
+		}
+	}
+}
+
+// sleep waits d or until ctx ends; it reports whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func abs(n int64) int64 {
+	if n < 0 {
+		return -n
+	}
+	return n
+}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+var columns = []string{"path", "assocs", "msgs/assoc", "host memory used", "per assoc", "vs direct", "stopped"}
+
+// cells is the table's row for r; direct is the direct row of the same
+// association count, if any.
+func cells(r, direct *row) []string {
+	c := []string{r.path, strconv.Itoa(r.assocs)}
+	switch {
+	case r.skipped != "":
+		return append(c, "-", "-", "-", "-", "skipped: "+r.skipped)
+	case r.err != nil:
+		return append(c, "-", "-", "-", "-", "error: "+firstLine(r.err.Error()))
+	}
+	vs := "-"
+	if direct != nil && direct.err == nil && direct.skipped == "" && direct.used > 0 {
+		vs = fmt.Sprintf("%.2fx", float64(r.used)/float64(direct.used))
+	}
+	msgs := count(mean(r.accepted))
+	if lo, hi := minMax(r.accepted); hi-lo > hi/20 {
+		msgs += fmt.Sprintf(" (%s-%s)", count(lo), count(hi))
+	}
+	stopped := r.stopped
+	if len(r.notes) > 0 {
+		stopped += "; " + strings.Join(r.notes, "; ")
+	}
+	return append(c, msgs, mb(r.used), mb(r.used/int64(r.assocs)), vs, stopped)
+}
+
+func directFor(rows []*row, r *row) *row {
+	for _, d := range rows {
+		if d.path == "direct" && d.assocs == r.assocs {
+			return d
+		}
+	}
+	return nil
+}
+
+// resumeLines are the outcomes of reading back, one line per sctpguard row.
+func resumeLines(rows []*row) []string {
+	var out []string
+	for _, r := range rows {
+		if r.resume == nil {
+			continue
+		}
+		head := fmt.Sprintf("resume (%s, %d assocs): ", r.path, r.assocs)
+		if r.resume.err != nil {
+			out = append(out, head+fmt.Sprintf("FAILED after %s messages: %v", count(r.resume.msgs), strings.ReplaceAll(r.resume.err.Error(), "\n", "; ")))
+			continue
+		}
+		out = append(out, head+fmt.Sprintf("%s messages delivered exactly once, in order, in %.1f s",
+			count(r.resume.msgs), r.resume.took.Seconds()))
+	}
+	return out
+}
+
+func writeText(w io.Writer, header string, rows []*row) {
+	fmt.Fprintln(w, header)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(columns, "\t"))
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(cells(r, directFor(rows, r)), "\t"))
+	}
+	tw.Flush()
+	for _, l := range resumeLines(rows) {
+		fmt.Fprintln(w, l)
+	}
+}
+
+// Markers around the markdown table when it goes to stdout, for bench/run.sh.
+const (
+	mdBegin = "<!-- seed benchmark: begin -->"
+	mdEnd   = "<!-- seed benchmark: end -->"
+)
+
+func markdown(header string, rows []*row) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\n", header)
+	fmt.Fprintf(&b, "| %s |\n|%s\n", strings.Join(columns, " | "), strings.Repeat("---|", len(columns)))
+	for _, r := range rows {
+		c := cells(r, directFor(rows, r))
+		for i := range c {
+			c[i] = strings.ReplaceAll(c[i], "|", `\|`)
+		}
+		fmt.Fprintf(&b, "| %s |\n", strings.Join(c, " | "))
+	}
+	if lines := resumeLines(rows); len(lines) > 0 {
+		b.WriteString("\n")
+		for _, l := range lines {
+			fmt.Fprintf(&b, "%s  \n", l)
+		}
+	}
+	return b.String()
+}
+
+// writeMarkdownTo writes the markdown table to path, or between markers to
+// stdout when path is "-".
+func writeMarkdownTo(path string, stdout io.Writer, header string, rows []*row) error {
+	md := markdown(header, rows)
+	if path == "-" {
+		_, err := fmt.Fprintf(stdout, "\n%s\n%s%s\n", mdBegin, md, mdEnd)
+		return err
+	}
+	if err := os.WriteFile(path, []byte(md), 0o644); err != nil {
+		return fmt.Errorf("write markdown: %w", err)
+	}
+	return nil
+}
+
+// mb formats bytes as decimal megabytes (gigabytes from 1 GB).
+func mb(n int64) string {
+	if abs(n) >= 1e9 {
+		return fmt.Sprintf("%.2f GB", float64(n)/1e9)
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+}
+
+// count formats n with thousands separators.
+func count(n int64) string {
+	s := strconv.FormatInt(abs(n), 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if n < 0 {
+		return "-" + s
+	}
+	return s
+}
+
+func mean(v []int64) int64 {
+	if len(v) == 0 {
+		return 0
+	}
+	var sum int64
+	for _, x := range v {
+		sum += x
+	}
+	return (sum + int64(len(v))/2) / int64(len(v))
+}
+
+func minMax(v []int64) (lo, hi int64) {
+	for i, x := range v {
+		if i == 0 || x < lo {
+			lo = x
+		}
+		if i == 0 || x > hi {
+			hi = x
+		}
+	}
+	return lo, hi
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
