@@ -1,0 +1,235 @@
+package metrics
+
+import (
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sctpguard/sctpguard/admin"
+)
+
+// Label values. They are fixed enums; relay names come from the
+// configuration. Nothing else ever becomes a label.
+const (
+	toUpstream = "to_upstream"
+	toFront    = "to_front"
+
+	stateEstablished = "established"
+	stateEnding      = "ending"
+	stateOther       = "other"
+
+	levelGlobal = "global"
+	levelRelay  = "relay"
+
+	reasonOther = "other"
+)
+
+// endReasons are the reasons an association ends, as listed on
+// admin.RelayTotals.Ended. A key outside this list is counted as "other".
+var endReasons = []string{
+	"shutdown", "peer_abort", "stream_missing", "too_large",
+	"upstream_unreachable", "io_error", "drain", "quota_exhausted",
+	"bad_notification",
+}
+
+var (
+	descMessages = prometheus.NewDesc("sctpguard_relayed_messages_total",
+		"Messages relayed, by direction: to_upstream is from the application to the peer, to_front the way back.",
+		[]string{"relay", "direction"}, nil)
+	descBytes = prometheus.NewDesc("sctpguard_relayed_bytes_total",
+		"Payload bytes relayed, by direction: to_upstream is from the application to the peer, to_front the way back.",
+		[]string{"relay", "direction"}, nil)
+	descAssocs = prometheus.NewDesc("sctpguard_associations",
+		"Relayed associations held now, by state: established, ending, or other.",
+		[]string{"relay", "state"}, nil)
+	descAccepted = prometheus.NewDesc("sctpguard_associations_accepted_total",
+		"Front associations accepted.",
+		[]string{"relay"}, nil)
+	descRefused = prometheus.NewDesc("sctpguard_associations_refused_total",
+		"Front associations aborted before relaying (upstream unreachable, quota exhausted).",
+		[]string{"relay"}, nil)
+	descEnded = prometheus.NewDesc("sctpguard_associations_ended_total",
+		"Associations ended, by reason; reason is a fixed set, other for one this version does not know.",
+		[]string{"relay", "reason"}, nil)
+	descBudgetUsed = prometheus.NewDesc("sctpguard_budget_used_bytes",
+		"True cost (payload plus kernel overhead) charged against a memory budget; level is global (relay=\"\") or relay.",
+		[]string{"level", "relay"}, nil)
+	descBudgetLimit = prometheus.NewDesc("sctpguard_budget_limit_bytes",
+		"Limit of a memory budget; 0 means unlimited. level is global (relay=\"\") or relay.",
+		[]string{"level", "relay"}, nil)
+	descHeld = prometheus.NewDesc("sctpguard_association_held_bytes",
+		"True cost held for the relay's associations, both directions summed.",
+		[]string{"relay"}, nil)
+	descBlocked = prometheus.NewDesc("sctpguard_writer_blocked_seconds_total",
+		"Time writers spent blocked on a quota, summed over associations.",
+		[]string{"relay"}, nil)
+	descBuildInfo = prometheus.NewDesc("sctpguard_build_info",
+		"Always 1; version labels the running daemon.",
+		[]string{"version"}, nil)
+	descStartTime = prometheus.NewDesc("sctpguard_start_time_seconds",
+		"When the daemon started, in seconds since the Unix epoch.",
+		nil, nil)
+)
+
+var allDescs = []*prometheus.Desc{
+	descMessages, descBytes, descAssocs, descAccepted, descRefused, descEnded,
+	descBudgetUsed, descBudgetLimit, descHeld, descBlocked, descBuildInfo, descStartTime,
+}
+
+// Collector is a prometheus.Collector that reads one admin.Status per
+// scrape and turns it into the sctpguard_ metrics. It keeps no state.
+type Collector struct {
+	src admin.Source
+}
+
+// NewCollector returns a Collector reading src, which must not be nil.
+func NewCollector(src admin.Source) *Collector {
+	return &Collector{src: src}
+}
+
+// Describe sends the descriptors of every metric Collect may send.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range allDescs {
+		ch <- d
+	}
+}
+
+// Collect calls Status once and sends the metrics it yields.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	st := c.src.Status()
+	collectDaemon(ch, st)
+	tallies := tallyAssociations(st.Associations)
+	seen := make(map[string]bool, len(st.Relays))
+	for _, r := range st.Relays {
+		if seen[r.Name] {
+			continue // names are unique in a valid config; never send a series twice
+		}
+		seen[r.Name] = true
+		collectRelay(ch, r)
+		collectAssociations(ch, r.Name, tallies[r.Name])
+	}
+	// Associations of a relay removed by a reload still hold memory until
+	// they end; the relay's name was in the configuration, so it is a
+	// bounded label.
+	for name, t := range tallies {
+		if !seen[name] {
+			collectAssociations(ch, name, t)
+		}
+	}
+}
+
+func collectDaemon(ch chan<- prometheus.Metric, st admin.Status) {
+	gauge(ch, descBuildInfo, 1, st.Version)
+	if !st.Started.IsZero() {
+		gauge(ch, descStartTime, float64(st.Started.UnixNano())/1e9)
+	}
+	gauge(ch, descBudgetUsed, float64(st.Global.Used), levelGlobal, "")
+	gauge(ch, descBudgetLimit, float64(st.Global.Limit), levelGlobal, "")
+}
+
+func collectRelay(ch chan<- prometheus.Metric, r admin.RelayStatus) {
+	t := r.Totals
+	counter(ch, descMessages, float64(t.MsgsToUpstream), r.Name, toUpstream)
+	counter(ch, descMessages, float64(t.MsgsToFront), r.Name, toFront)
+	counter(ch, descBytes, float64(t.BytesToUpstream), r.Name, toUpstream)
+	counter(ch, descBytes, float64(t.BytesToFront), r.Name, toFront)
+	counter(ch, descAccepted, float64(t.Accepted), r.Name)
+	counter(ch, descRefused, float64(t.Refused), r.Name)
+	counter(ch, descBlocked, t.Blocked.Seconds(), r.Name)
+	gauge(ch, descBudgetUsed, float64(r.Budget.Used), levelRelay, r.Name)
+	gauge(ch, descBudgetLimit, float64(r.Budget.Limit), levelRelay, r.Name)
+	collectEnded(ch, r.Name, t.Ended)
+}
+
+// collectEnded sends every known reason, 0 if absent, and folds unknown
+// keys into "other", so the series stay the same set whatever the map holds.
+func collectEnded(ch chan<- prometheus.Metric, relay string, ended map[string]uint64) {
+	var other uint64
+	for reason, n := range ended {
+		if !isEndReason(reason) {
+			other += n
+		}
+	}
+	for _, reason := range endReasons {
+		counter(ch, descEnded, float64(ended[reason]), relay, reason)
+	}
+	counter(ch, descEnded, float64(other), relay, reasonOther)
+}
+
+func isEndReason(s string) bool {
+	for _, r := range endReasons {
+		if s == r {
+			return true
+		}
+	}
+	return false
+}
+
+// tally is what a relay's associations add up to.
+type tally struct {
+	established, ending, other int
+	held                       int64
+}
+
+func tallyAssociations(as []admin.AssocStatus) map[string]*tally {
+	m := make(map[string]*tally)
+	for _, a := range as {
+		t := m[a.Relay]
+		if t == nil {
+			t = new(tally)
+			m[a.Relay] = t
+		}
+		switch stateLabel(a.State) {
+		case stateEstablished:
+			t.established++
+		case stateEnding:
+			t.ending++
+		default:
+			t.other++
+		}
+		t.held += a.HeldToUpstream + a.HeldToFront
+	}
+	return m
+}
+
+// collectAssociations sends every state, 0 if none; t may be nil.
+func collectAssociations(ch chan<- prometheus.Metric, relay string, t *tally) {
+	if t == nil {
+		t = new(tally)
+	}
+	gauge(ch, descAssocs, float64(t.established), relay, stateEstablished)
+	gauge(ch, descAssocs, float64(t.ending), relay, stateEnding)
+	gauge(ch, descAssocs, float64(t.other), relay, stateOther)
+	gauge(ch, descHeld, float64(t.held), relay)
+}
+
+// stateLabel maps an association's state, "ESTABLISHED" or
+// "ENDING(reason)", to its label; the reason is dropped (it is counted by
+// sctpguard_associations_ended_total once the association ends).
+func stateLabel(s string) string {
+	switch {
+	case strings.EqualFold(s, "ESTABLISHED"):
+		return stateEstablished
+	case len(s) >= len("ENDING") && strings.EqualFold(s[:len("ENDING")], "ENDING"):
+		return stateEnding
+	}
+	return stateOther
+}
+
+func counter(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ...string) {
+	send(ch, d, prometheus.CounterValue, v, labels)
+}
+
+func gauge(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ...string) {
+	send(ch, d, prometheus.GaugeValue, v, labels)
+}
+
+// send sends one sample. A label value that is not valid UTF-8 makes the
+// scrape report an error instead of panicking in the daemon.
+func send(ch chan<- prometheus.Metric, d *prometheus.Desc, t prometheus.ValueType, v float64, labels []string) {
+	m, err := prometheus.NewConstMetric(d, t, v, labels...)
+	if err != nil {
+		m = prometheus.NewInvalidMetric(d, err)
+	}
+	ch <- m
+}

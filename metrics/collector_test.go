@@ -1,0 +1,248 @@
+package metrics
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/sctpguard/sctpguard/admin"
+)
+
+// fakeSource serves a fixed status and counts the calls. If release is not
+// nil, Status closes entered and waits for release to be closed.
+type fakeSource struct {
+	st      admin.Status
+	calls   atomic.Int32
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (f *fakeSource) Status() admin.Status {
+	f.calls.Add(1)
+	if f.release != nil {
+		close(f.entered)
+		<-f.release
+	}
+	return f.st
+}
+
+func sampleStatus() admin.Status {
+	return admin.Status{
+		Version: "1.2.3",
+		Started: time.Unix(1700000000, 500_000_000),
+		Global:  admin.Budget{Limit: 256 << 20, Used: 12288},
+		Relays: []admin.RelayStatus{
+			{
+				Name: "diameter", Listen: []string{"127.0.0.1:3868"}, Upstream: []string{"192.0.2.10:3868"},
+				Budget: admin.Budget{Limit: 0, Used: 8192}, Associations: 3,
+				Totals: admin.RelayTotals{
+					Accepted: 10, Refused: 2,
+					MsgsToUpstream: 120, BytesToUpstream: 48000,
+					MsgsToFront: 118, BytesToFront: 47200,
+					Blocked: 1500 * time.Millisecond,
+					Ended:   map[string]uint64{"shutdown": 4, "peer_abort": 1},
+				},
+			},
+			{Name: "m3ua", Budget: admin.Budget{Limit: 1 << 20}},
+		},
+		Associations: []admin.AssocStatus{
+			{ID: 1, Relay: "diameter", Front: "127.0.0.1:40001", State: "ESTABLISHED", HeldToUpstream: 4096, HeldToFront: 1024},
+			{ID: 2, Relay: "diameter", Front: "127.0.0.1:40002", State: "ESTABLISHED", HeldToUpstream: 2048},
+			{ID: 3, Relay: "diameter", Front: "127.0.0.1:40003", State: "ENDING(peer_abort)", HeldToFront: 1024},
+			// A relay removed by a reload, with one association left.
+			{ID: 4, Relay: "old", Front: "127.0.0.1:40004", State: "COOKIE_WAIT", HeldToUpstream: 100},
+		},
+	}
+}
+
+func TestCollectorExposition(t *testing.T) {
+	c := NewCollector(&fakeSource{st: sampleStatus()})
+	want := `
+# HELP sctpguard_associations Relayed associations held now, by state: established, ending, or other.
+# TYPE sctpguard_associations gauge
+sctpguard_associations{relay="diameter",state="established"} 2
+sctpguard_associations{relay="diameter",state="ending"} 1
+sctpguard_associations{relay="diameter",state="other"} 0
+sctpguard_associations{relay="m3ua",state="established"} 0
+sctpguard_associations{relay="m3ua",state="ending"} 0
+sctpguard_associations{relay="m3ua",state="other"} 0
+sctpguard_associations{relay="old",state="established"} 0
+sctpguard_associations{relay="old",state="ending"} 0
+sctpguard_associations{relay="old",state="other"} 1
+# HELP sctpguard_association_held_bytes True cost held for the relay's associations, both directions summed.
+# TYPE sctpguard_association_held_bytes gauge
+sctpguard_association_held_bytes{relay="diameter"} 8192
+sctpguard_association_held_bytes{relay="m3ua"} 0
+sctpguard_association_held_bytes{relay="old"} 100
+# HELP sctpguard_associations_accepted_total Front associations accepted.
+# TYPE sctpguard_associations_accepted_total counter
+sctpguard_associations_accepted_total{relay="diameter"} 10
+sctpguard_associations_accepted_total{relay="m3ua"} 0
+# HELP sctpguard_associations_refused_total Front associations aborted before relaying (upstream unreachable, quota exhausted).
+# TYPE sctpguard_associations_refused_total counter
+sctpguard_associations_refused_total{relay="diameter"} 2
+sctpguard_associations_refused_total{relay="m3ua"} 0
+# HELP sctpguard_budget_limit_bytes Limit of a memory budget; 0 means unlimited. level is global (relay="") or relay.
+# TYPE sctpguard_budget_limit_bytes gauge
+sctpguard_budget_limit_bytes{level="global",relay=""} 2.68435456e+08
+sctpguard_budget_limit_bytes{level="relay",relay="diameter"} 0
+sctpguard_budget_limit_bytes{level="relay",relay="m3ua"} 1.048576e+06
+# HELP sctpguard_budget_used_bytes True cost (payload plus kernel overhead) charged against a memory budget; level is global (relay="") or relay.
+# TYPE sctpguard_budget_used_bytes gauge
+sctpguard_budget_used_bytes{level="global",relay=""} 12288
+sctpguard_budget_used_bytes{level="relay",relay="diameter"} 8192
+sctpguard_budget_used_bytes{level="relay",relay="m3ua"} 0
+# HELP sctpguard_build_info Always 1; version labels the running daemon.
+# TYPE sctpguard_build_info gauge
+sctpguard_build_info{version="1.2.3"} 1
+# HELP sctpguard_relayed_bytes_total Payload bytes relayed, by direction: to_upstream is from the application to the peer, to_front the way back.
+# TYPE sctpguard_relayed_bytes_total counter
+sctpguard_relayed_bytes_total{direction="to_front",relay="diameter"} 47200
+sctpguard_relayed_bytes_total{direction="to_front",relay="m3ua"} 0
+sctpguard_relayed_bytes_total{direction="to_upstream",relay="diameter"} 48000
+sctpguard_relayed_bytes_total{direction="to_upstream",relay="m3ua"} 0
+# HELP sctpguard_relayed_messages_total Messages relayed, by direction: to_upstream is from the application to the peer, to_front the way back.
+# TYPE sctpguard_relayed_messages_total counter
+sctpguard_relayed_messages_total{direction="to_front",relay="diameter"} 118
+sctpguard_relayed_messages_total{direction="to_front",relay="m3ua"} 0
+sctpguard_relayed_messages_total{direction="to_upstream",relay="diameter"} 120
+sctpguard_relayed_messages_total{direction="to_upstream",relay="m3ua"} 0
+# HELP sctpguard_start_time_seconds When the daemon started, in seconds since the Unix epoch.
+# TYPE sctpguard_start_time_seconds gauge
+sctpguard_start_time_seconds 1.7000000005e+09
+# HELP sctpguard_writer_blocked_seconds_total Time writers spent blocked on a quota, summed over associations.
+# TYPE sctpguard_writer_blocked_seconds_total counter
+sctpguard_writer_blocked_seconds_total{relay="diameter"} 1.5
+sctpguard_writer_blocked_seconds_total{relay="m3ua"} 0
+`
+	names := []string{
+		"sctpguard_associations", "sctpguard_association_held_bytes",
+		"sctpguard_associations_accepted_total", "sctpguard_associations_refused_total",
+		"sctpguard_budget_limit_bytes", "sctpguard_budget_used_bytes", "sctpguard_build_info",
+		"sctpguard_relayed_bytes_total", "sctpguard_relayed_messages_total",
+		"sctpguard_start_time_seconds", "sctpguard_writer_blocked_seconds_total",
+	}
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), names...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEndedReasons(t *testing.T) {
+	st := admin.Status{Relays: []admin.RelayStatus{{
+		Name: "diameter",
+		Totals: admin.RelayTotals{Ended: map[string]uint64{
+			"shutdown": 4, "drain": 2, "bad_notification": 1,
+			"martian": 3, "10.0.0.1:3868": 2, // unknown: folded into other
+		}},
+	}}}
+	want := `
+# HELP sctpguard_associations_ended_total Associations ended, by reason; reason is a fixed set, other for one this version does not know.
+# TYPE sctpguard_associations_ended_total counter
+sctpguard_associations_ended_total{reason="bad_notification",relay="diameter"} 1
+sctpguard_associations_ended_total{reason="drain",relay="diameter"} 2
+sctpguard_associations_ended_total{reason="io_error",relay="diameter"} 0
+sctpguard_associations_ended_total{reason="other",relay="diameter"} 5
+sctpguard_associations_ended_total{reason="peer_abort",relay="diameter"} 0
+sctpguard_associations_ended_total{reason="quota_exhausted",relay="diameter"} 0
+sctpguard_associations_ended_total{reason="shutdown",relay="diameter"} 4
+sctpguard_associations_ended_total{reason="stream_missing",relay="diameter"} 0
+sctpguard_associations_ended_total{reason="too_large",relay="diameter"} 0
+sctpguard_associations_ended_total{reason="upstream_unreachable",relay="diameter"} 0
+`
+	c := NewCollector(&fakeSource{st: st})
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "sctpguard_associations_ended_total"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStateLabel(t *testing.T) {
+	for in, want := range map[string]string{
+		"ESTABLISHED":                  stateEstablished,
+		"established":                  stateEstablished,
+		"ENDING(peer_abort)":           stateEnding,
+		"ENDING(upstream_unreachable)": stateEnding,
+		"ENDING":                       stateEnding,
+		"":                             stateOther,
+		"COOKIE_WAIT":                  stateOther,
+		"END":                          stateOther,
+		"ESTABLISHED(x)":               stateOther,
+	} {
+		if got := stateLabel(in); got != want {
+			t.Errorf("stateLabel(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// The number of series depends on the relays, never on the associations.
+func TestSeriesBoundedByRelays(t *testing.T) {
+	st := sampleStatus()
+	st.Associations = nil
+	base := testutil.CollectAndCount(NewCollector(&fakeSource{st: st}))
+	for i := range 1000 {
+		st.Associations = append(st.Associations, admin.AssocStatus{
+			ID: uint64(i), Relay: st.Relays[i%2].Name,
+			Front: fmt.Sprintf("10.0.%d.%d:%d", i/256, i%256, 30000+i), Upstream: "192.0.2.10:3868",
+			State: []string{"ESTABLISHED", "ENDING(drain)", "ENDING(io_error)"}[i%3], HeldToUpstream: 1,
+		})
+	}
+	st.Relays[0].Totals.Ended = map[string]uint64{"x1": 1, "x2": 1, "x3": 1, "shutdown": 1}
+	got := testutil.CollectAndCount(NewCollector(&fakeSource{st: st}))
+	if got != base {
+		t.Fatalf("%d series with 1000 associations and unknown end reasons, %d with none", got, base)
+	}
+	// Per relay: 2+2 relayed, 3 states, held, accepted, refused, 10
+	// reasons, 2 budgets, blocked; plus build info, start time, 2 global budgets.
+	if want := 2*(4+3+1+2+10+2+1) + 4; base != want {
+		t.Fatalf("%d series for two relays, want %d", base, want)
+	}
+}
+
+func TestOneStatusPerScrape(t *testing.T) {
+	src := &fakeSource{st: sampleStatus()}
+	testutil.CollectAndCount(NewCollector(src))
+	if n := src.calls.Load(); n != 1 {
+		t.Fatalf("Status called %d times in one scrape, want 1", n)
+	}
+}
+
+func TestLint(t *testing.T) {
+	problems, err := testutil.CollectAndLint(NewCollector(&fakeSource{st: sampleStatus()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("%s: %s", p.Metric, p.Text)
+	}
+}
+
+// A duplicate relay name (impossible with a valid config) must not make
+// the scrape fail.
+func TestDuplicateRelay(t *testing.T) {
+	st := sampleStatus()
+	st.Relays = append(st.Relays, st.Relays[0])
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(NewCollector(&fakeSource{st: st}))
+	if _, err := reg.Gather(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A label value that is not UTF-8 is a scrape error, not a panic.
+func TestInvalidLabel(t *testing.T) {
+	st := sampleStatus()
+	st.Version = "\xff"
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(NewCollector(&fakeSource{st: st}))
+	mfs, err := reg.Gather()
+	if err == nil || !strings.Contains(err.Error(), "sctpguard_build_info") {
+		t.Fatalf("Gather error %v, want one naming sctpguard_build_info", err)
+	}
+	if len(mfs) == 0 {
+		t.Fatal("Gather returned nothing; the other metrics should survive")
+	}
+}

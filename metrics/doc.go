@@ -1,0 +1,93 @@
+// Package metrics serves the daemon's Prometheus metrics.
+//
+// Nothing on the relay's path touches a metric. Each scrape takes one
+// admin.Status snapshot, the same one `sctpguard status` shows, and turns
+// it into constant samples; between scrapes the package does no work. The
+// metrics live in a private registry with the Go runtime (go_*) and process
+// (process_*) collectors; nothing is registered globally.
+//
+// The endpoint is plain HTTP on the address of metrics.listen in the
+// configuration; there is no endpoint unless it is set:
+//
+//	metrics {
+//	  listen = "127.0.0.1:9368"
+//	}
+//
+// GET /metrics answers in the Prometheus text format (or protobuf, if the
+// scraper asks for it); every other path is a 404 that names /metrics.
+// The endpoint has no authentication: bind it to loopback or a management
+// network.
+//
+// # Metrics
+//
+// Labels come only from relay names in the configuration and fixed sets of
+// values, never from addresses or association ids (see `sctpguard status`
+// for those), so the number of series depends on the number of relays,
+// not on traffic. Every relay has every per-relay series below, 0 when
+// nothing happened. Counters start at zero when the daemon starts.
+//
+//	sctpguard_relayed_messages_total{relay, direction}   counter
+//	sctpguard_relayed_bytes_total{relay, direction}      counter
+//	    Messages and payload bytes relayed. direction is to_upstream (from
+//	    the application to the peer) or to_front (the way back).
+//
+//	sctpguard_associations{relay, state}                 gauge
+//	    Relayed associations held now. state is established (both legs
+//	    relay), ending (being shut down or aborted) or other.
+//
+//	sctpguard_associations_accepted_total{relay}         counter
+//	sctpguard_associations_refused_total{relay}          counter
+//	    Front associations accepted, and those aborted before relaying
+//	    (upstream unreachable, quota exhausted).
+//
+//	sctpguard_associations_ended_total{relay, reason}    counter
+//	    Associations ended, by reason: shutdown, peer_abort,
+//	    stream_missing, too_large, upstream_unreachable, io_error, drain,
+//	    quota_exhausted, bad_notification, or other (a reason this version
+//	    of the package does not know).
+//
+//	sctpguard_budget_used_bytes{level, relay}            gauge
+//	sctpguard_budget_limit_bytes{level, relay}           gauge
+//	    The true cost (payload plus the kernel's per-message overhead)
+//	    charged against a memory budget, and its limit; a limit of 0 means
+//	    unlimited. level is global (with relay="") or relay.
+//
+//	sctpguard_association_held_bytes{relay}              gauge
+//	    True cost held for the relay's associations, both directions,
+//	    summed over its associations.
+//
+//	sctpguard_writer_blocked_seconds_total{relay}        counter
+//	    Time writers spent blocked on a quota, summed over associations.
+//	    Its rate is the average number of writers blocked at once.
+//
+//	sctpguard_build_info{version}                        gauge, always 1
+//	sctpguard_start_time_seconds                         gauge
+//	    The daemon's version, and when it started (Unix time).
+//
+// Associations of a relay removed by a reload keep their relay's name in
+// sctpguard_associations and sctpguard_association_held_bytes until they
+// end.
+//
+// Useful expressions:
+//
+//	# share of the global budget in use
+//	sctpguard_budget_used_bytes{level="global"} / (sctpguard_budget_limit_bytes{level="global"} > 0)
+//	# associations ended by something other than a clean shutdown, per minute
+//	sum by (relay, reason) (rate(sctpguard_associations_ended_total{reason!~"shutdown|drain"}[5m])) * 60
+//
+// # Typical use
+//
+// In the daemon, when metrics.listen is set, before the relays start and
+// until ctx ends:
+//
+//	ms, err := metrics.Listen(cfg.Metrics.Listen)
+//	if err != nil { ... }  // "metrics: listen 127.0.0.1:9368: bind: address already in use"
+//	ms.Log = log.Named("metrics")
+//	g.Go(func() error { return ms.Serve(ctx, srv) }) // *proxy.Server implements admin.Source
+//
+// Serve returns nil when ctx ends, after the scrapes in flight (at most
+// 5 s); Close releases the port of a Server that will not serve.
+//
+// NewCollector is the same metrics as a prometheus.Collector, for a
+// program that has its own registry.
+package metrics
