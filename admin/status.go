@@ -45,6 +45,32 @@ type RelayStatus struct {
 	Budget   Budget   `json:"budget"`   // the socket-level budget
 	// Associations is the number of associations the relay holds.
 	Associations int `json:"associations"`
+	// Draining is true for a relay removed or replaced by a reload, or
+	// stopped by SIGTERM: it accepts no more and its associations drain.
+	Draining bool `json:"draining,omitempty"`
+	// Totals counts everything the relay did since the daemon started,
+	// ended associations included.
+	Totals RelayTotals `json:"totals"`
+}
+
+// RelayTotals are a relay's counters since the daemon started. They only grow.
+type RelayTotals struct {
+	// Accepted counts front associations accepted; Refused those aborted
+	// before relaying (upstream unreachable, quota exhausted).
+	Accepted uint64 `json:"accepted"`
+	Refused  uint64 `json:"refused"`
+
+	MsgsToUpstream  uint64 `json:"msgs_to_upstream"`
+	BytesToUpstream uint64 `json:"bytes_to_upstream"`
+	MsgsToFront     uint64 `json:"msgs_to_front"`
+	BytesToFront    uint64 `json:"bytes_to_front"`
+
+	// Blocked is the time writers spent blocked on the quota.
+	Blocked time.Duration `json:"blocked_ns"`
+	// Ended counts ended associations by reason (a fixed set: shutdown,
+	// peer_abort, stream_missing, too_large, upstream_unreachable,
+	// io_error, drain, quota_exhausted, bad_notification).
+	Ended map[string]uint64 `json:"ended"`
 }
 
 // AssocStatus describes one relayed association: a front association paired

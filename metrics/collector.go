@@ -40,7 +40,7 @@ var (
 		"Payload bytes relayed, by direction: to_upstream is from the application to the peer, to_front the way back.",
 		[]string{"relay", "direction"}, nil)
 	descAssocs = prometheus.NewDesc("sctpguard_associations",
-		"Relayed associations held now, by state: established, ending, or other.",
+		"Relayed associations held now, by state: established, ending (shutting down, aborting or draining), or other.",
 		[]string{"relay", "state"}, nil)
 	descAccepted = prometheus.NewDesc("sctpguard_associations_accepted_total",
 		"Front associations accepted.",
@@ -210,7 +210,8 @@ func stateLabel(s string) string {
 	switch {
 	case strings.EqualFold(s, "ESTABLISHED"):
 		return stateEstablished
-	case len(s) >= len("ENDING") && strings.EqualFold(s[:len("ENDING")], "ENDING"):
+	case strings.EqualFold(s, "DRAINING"),
+		len(s) >= len("ENDING") && strings.EqualFold(s[:len("ENDING")], "ENDING"):
 		return stateEnding
 	}
 	return stateOther

@@ -63,7 +63,7 @@ func sampleStatus() admin.Status {
 func TestCollectorExposition(t *testing.T) {
 	c := NewCollector(&fakeSource{st: sampleStatus()})
 	want := `
-# HELP sctpguard_associations Relayed associations held now, by state: established, ending, or other.
+# HELP sctpguard_associations Relayed associations held now, by state: established, ending (shutting down, aborting or draining), or other.
 # TYPE sctpguard_associations gauge
 sctpguard_associations{relay="diameter",state="established"} 2
 sctpguard_associations{relay="diameter",state="ending"} 1
@@ -166,6 +166,7 @@ func TestStateLabel(t *testing.T) {
 		"established":                  stateEstablished,
 		"ENDING(peer_abort)":           stateEnding,
 		"ENDING(upstream_unreachable)": stateEnding,
+		"DRAINING":                     stateEnding,
 		"ENDING":                       stateEnding,
 		"":                             stateOther,
 		"COOKIE_WAIT":                  stateOther,

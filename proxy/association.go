@@ -39,6 +39,7 @@ type association struct {
 	started time.Time
 
 	frontAddr, upAddr string // peer addresses, for status
+	frontIno, upIno   uint32 // socket inodes, to find the legs in sock_diag; 0 if unknown
 
 	toUp, toFront *pipe
 	accts         [2]*quota.Account
@@ -46,11 +47,15 @@ type association struct {
 	endOnce  sync.Once
 	reason   atomic.Value // string
 	graceful atomic.Bool  // a leg shut down gracefully; the other is following
+	draining atomic.Bool  // the daemon is stopping: see drain
 }
 
 // run relays both directions until both have ended, then closes both legs and logs
 // one line with what was relayed and why it ended.
+// When ctx ends the association is aborted at once.
 func (a *association) run(ctx context.Context) {
+	stop := context.AfterFunc(ctx, func() { a.abort(endDrain, nil) })
+	defer stop()
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go a.runPipe(ctx, a.toUp, &wg)
@@ -87,6 +92,28 @@ func (a *association) pipeEnded(p *pipe, err error) {
 	default:
 		a.abort(classify(err), err)
 	}
+}
+
+// drain ends the association gracefully for a daemon that stops. The front leg is
+// shut down between two messages toward it: the application can send no more and
+// receives everything relayed to it so far. What it had already sent still reaches
+// the upstream peer; then its SHUTDOWN_COMPLETE ends the pipe toward upstream and
+// pipeEnded shuts the upstream leg down after that pipe's last message.
+func (a *association) drain() {
+	if a.draining.Swap(true) {
+		return
+	}
+	a.setReason(endDrain)
+	a.toFront.between(func() {
+		if err := a.front.Shutdown(); err != nil && !closedErr(err) {
+			a.log.Debug("drain: shutdown front", "error", err)
+		}
+	})
+}
+
+// blocked is the time this association's writers spent blocked on the quota.
+func (a *association) blocked() time.Duration {
+	return a.accts[0].BlockedTime() + a.accts[1].BlockedTime()
 }
 
 // abort ends both legs with ABORT; the first cause wins and is logged.
@@ -134,11 +161,17 @@ func (a *association) notify(leg string, n *sctpsock.Notification, peerOut *infl
 
 func (a *association) logEnd() {
 	reason, _ := a.reason.Load().(string)
-	a.log.Info("association ended",
-		"reason", reason,
+	fields := []any{"reason", reason,
 		"duration", time.Since(a.started).Round(time.Millisecond),
 		"msgs_to_upstream", a.toUp.msgs.Load(), "bytes_to_upstream", a.toUp.bytes.Load(),
-		"msgs_to_front", a.toFront.msgs.Load(), "bytes_to_front", a.toFront.bytes.Load())
+		"msgs_to_front", a.toFront.msgs.Load(), "bytes_to_front", a.toFront.bytes.Load()}
+	for _, p := range []*pipe{a.toUp, a.toFront} {
+		if n := p.undeliverable.Load(); n > 0 {
+			// Read after the receiving leg had shut down: SCTP has no half-close.
+			fields = append(fields, "undeliverable_"+p.dir, n)
+		}
+	}
+	a.log.Info("association ended", fields...)
 }
 
 // classify maps a pipe's error to an end reason.

@@ -1,6 +1,14 @@
 package proxy
 
-import "sync"
+import (
+	"math"
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sctpguard/sctpguard/sctpsock"
+)
 
 // scratchSize is the read buffer a pipe borrows while its source has data. Messages
 // larger than this grow the buffer up to the relay's max_message for that read only.
@@ -19,4 +27,159 @@ func putScratch(b *[]byte) {
 		return
 	}
 	scratch.Put(b)
+}
+
+// A pipe's source is a socket whose kernel receive queue fills while the pipe does not
+// keep up (it waits for quota, or the producer is faster). Linux counts a message there
+// at payload + sizeof(struct sk_buff) (233 bytes for a 1-byte message on 6.1) against
+// SO_RCVBUF, while the message really holds ~1.6 KB, so a receive buffer sized for
+// large messages holds several times its size in true cost when the messages are
+// small. srcBuffer therefore adapts the source's SO_RCVBUF, which Linux checks on every
+// arriving chunk, while the window the association advertised at set-up stays as it was:
+//
+//   - to the size of the messages read: the buffer is cut so that the queue, full of
+//     messages of that size, holds at most what the set-up buffer holds of large ones,
+//     in true cost (the cost model's overhead per message);
+//   - while the pipe waits for quota, to just above what the queue holds: the next
+//     chunk to arrive then closes the window (Linux announces a zero window once the
+//     queue reaches SO_RCVBUF), so nothing more piles up while the pipe cannot read.
+//
+// A chunk arriving at a queue already over SO_RCVBUF is dropped without closing the
+// window, and the producer's retransmissions to an open window count towards aborting
+// the association: while the pipe waits, the buffer is therefore set just above the
+// queue, even if that raises it, never below.
+type srcBuffer struct {
+	setup   int  // SO_RCVBUF as the kernel kept it at set-up: the most ever set; 0 until known
+	applied int  // SO_RCVBUF as the kernel keeps it now
+	size    int  // payload size the buffer is cut for: smaller messages lower it at once, larger raise it slowly
+	frozen  bool // lowered to what the queue holds while the pipe waits
+	broken  bool // the socket refused; leave it alone
+}
+
+// minRecvBuffer is the smallest SO_RCVBUF Linux keeps (SOCK_MIN_RCVBUF: 2048 bytes and
+// an sk_buff); below it setting the buffer changes nothing.
+const minRecvBuffer = 2304
+
+// observe adapts c's receive buffer to a message of n payload bytes just read from it;
+// overhead is the cost model's per-message overhead.
+func (b *srcBuffer) observe(c *sctpsock.Conn, n int, overhead int64) {
+	if !b.ready(c) {
+		return
+	}
+	if n < b.size {
+		b.size = n
+	} else {
+		b.size += (n - b.size) / 16
+	}
+	want := b.cut(overhead)
+	if d := want - b.applied; d > b.applied/8 || -d > b.applied/8 {
+		b.set(c, want)
+	}
+}
+
+// cut is the receive buffer, in the kernel's counted bytes, at which a queue of
+// messages of b.size payload bytes holds as much true cost as the set-up buffer holds
+// of large messages.
+func (b *srcBuffer) cut(overhead int64) int {
+	s := int64(b.size)
+	n := int64(b.setup) * (s + rxCountedPerChunk) / (s + overhead)
+	return int(min(max(n, minRecvBuffer), int64(b.setup)))
+}
+
+func (b *srcBuffer) ready(c *sctpsock.Conn) bool {
+	if b.broken {
+		return false
+	}
+	if b.setup == 0 {
+		n, err := recvBuffer(c)
+		if err != nil || n <= minRecvBuffer {
+			b.broken = true
+			return false
+		}
+		b.setup, b.applied, b.size = n, n, math.MaxInt32
+	}
+	return true
+}
+
+// freeze lowers c's receive buffer to just above what its queue holds, while the pipe
+// waits for quota: one or two more messages close the window.
+func (b *srcBuffer) freeze(c *sctpsock.Conn) {
+	if !b.ready(c) || b.frozen {
+		return
+	}
+	queued, err := recvQueued(c)
+	if err != nil {
+		return
+	}
+	// Set it even above the buffer applied: a queue already over it (the buffer was
+	// cut while messages were arriving) drops what arrives without closing the window.
+	prev := b.applied
+	b.set(c, queued+2*(min(b.size, 64<<10)+rxCountedPerChunk))
+	b.applied, b.frozen = prev, true // restored by thaw
+}
+
+// thaw gives c back the buffer it had before freeze.
+func (b *srcBuffer) thaw(c *sctpsock.Conn) {
+	if b.frozen {
+		b.frozen = false
+		b.set(c, b.applied)
+	}
+}
+
+// set sets c's receive buffer so that the kernel keeps n (it doubles what is set).
+func (b *srcBuffer) set(c *sctpsock.Conn, n int) {
+	if err := setRecvBuffer(c, (n+1)/2); err != nil {
+		b.broken = true
+		return
+	}
+	b.applied = max(n, minRecvBuffer)
+}
+
+// recvBuffer is c's SO_RCVBUF as the kernel keeps it (twice the value set).
+func recvBuffer(c *sctpsock.Conn) (int, error) {
+	var n int
+	err := control(c, func(fd int) (err error) {
+		n, err = unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
+		return err
+	})
+	return n, err
+}
+
+// recvQueued is what c's receive queue holds as the kernel counts it against
+// SO_RCVBUF (SO_MEMINFO: sk_rmem_alloc).
+func recvQueued(c *sctpsock.Conn) (int, error) {
+	var mem [unix.SK_MEMINFO_VARS]uint32
+	err := control(c, func(fd int) error {
+		n := uint32(unsafe.Sizeof(mem))
+		_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_MEMINFO,
+			uintptr(unsafe.Pointer(&mem)), uintptr(unsafe.Pointer(&n)), 0)
+		if e != 0 {
+			return e
+		}
+		return nil
+	})
+	return int(mem[unix.SK_MEMINFO_RMEM_ALLOC]), err
+}
+
+// setRecvBuffer sets SO_RCVBUF, with SO_RCVBUFFORCE where allowed so that
+// net.core.rmem_max does not cap a restored buffer below the one set at set-up.
+func setRecvBuffer(c *sctpsock.Conn, n int) error {
+	return control(c, func(fd int) error {
+		if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n) == nil {
+			return nil
+		}
+		return unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, n)
+	})
+}
+
+func control(c *sctpsock.Conn, f func(fd int) error) error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = f(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
 }

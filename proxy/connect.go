@@ -2,12 +2,14 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/sctpguard/sctpguard/config"
+	"github.com/sctpguard/sctpguard/diag"
 	"github.com/sctpguard/sctpguard/quota"
 	"github.com/sctpguard/sctpguard/sctpsock"
 )
@@ -26,12 +28,17 @@ func (r *Relay) handle(ctx context.Context, front *sctpsock.Conn) {
 	}
 	if err != nil {
 		log.Warn("association refused", "error", err)
+		r.totals.refuse(refusal(err))
 		front.Abort()
 		return
 	}
 	r.track(a)
 	defer r.untrack(a)
+	if r.draining.Load() {
+		go a.drain() // assoc-drainer, as in retire: the relay was retired during the set-up
+	}
 	a.run(ctx)
+	r.totals.add(a)
 }
 
 // pair dials upstream with at least as many streams as the front negotiated, opens the
@@ -52,7 +59,7 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front *sctpsock.Con
 	defer cancel()
 	up, err := sctpsock.Dial(dctx, nil, cfg.Upstream, opts)
 	if err != nil {
-		return nil, fmt.Errorf("upstream unreachable: %w", err)
+		return nil, &refusedError{reason: endUnreachable, err: fmt.Errorf("upstream unreachable: %w", err)}
 	}
 	ust, err := up.Status()
 	if err != nil {
@@ -61,6 +68,8 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front *sctpsock.Con
 	}
 	upAddr := peerString(up)
 	a := &association{id: id, relay: cfg.Name, log: log.With("upstream", upAddr), front: front, up: up, upAddr: upAddr, started: time.Now()}
+	a.frontIno, _ = diag.InodeOf(front)
+	a.upIno, _ = diag.InodeOf(up)
 	if err := r.openAccounts(a, cfg); err != nil {
 		up.Abort()
 		return nil, err
@@ -82,7 +91,7 @@ func (r *Relay) openAccounts(a *association, cfg *config.Relay) error {
 			for _, o := range a.accts[:i] {
 				o.Close()
 			}
-			return fmt.Errorf("open quota: %w", err)
+			return &refusedError{reason: endQuotaRefused, err: fmt.Errorf("open quota: %w", err)}
 		}
 		a.accts[i] = acct
 	}
@@ -114,4 +123,21 @@ func peerString(c *sctpsock.Conn) string {
 		return addrs[0].String()
 	}
 	return fmt.Sprint(addrs)
+}
+
+// refusedError is why a front association was refused before it was relayed.
+type refusedError struct {
+	reason string // an end reason
+	err    error
+}
+
+func (e *refusedError) Error() string { return e.err.Error() }
+func (e *refusedError) Unwrap() error { return e.err }
+
+// refusal is the end reason of a refused association.
+func refusal(err error) string {
+	if re, ok := errors.AsType[*refusedError](err); ok {
+		return re.reason
+	}
+	return endIOError
 }

@@ -20,7 +20,8 @@ type inflight struct {
 	acct    *quota.Account
 	entries []heldMsg // ring, oldest at head
 	head, n int
-	chunks  int   // sum of entries' chunks
+	pushed  uint64 // messages pushed, ever
+	chunks  int    // sum of entries' chunks
 	cost    int64 // sum of entries' costs
 	frag    int   // fragmentation point of dst: bytes per DATA chunk
 
@@ -33,7 +34,18 @@ type inflight struct {
 type heldMsg struct {
 	cost   int64
 	chunks int
+	rx     int64 // what a local receiver's queue counts for it: see rxCountedPerChunk
 }
+
+// rxCountedPerChunk is what Linux counts in a receiving socket's queue (RX_QUEUE in
+// /proc/net/sctp/assocs, sk_rmem_alloc) per DATA chunk beyond its payload:
+// sctp_ulpevent_make_rcvmsg charges skb->len + sizeof(struct sk_buff), 232 bytes on
+// Linux 6.1 x86-64, while the chunk really holds ~1.6 KB there for a 1-byte message
+// (the shared packet buffer, the sk_buff clone and the sctp_chunk). So RX_QUEUE bytes
+// are not true cost: they tell how many of the messages are still queued, and each of
+// those holds its own true cost. A lower bound for sizeof(struct sk_buff) is used so
+// that the count of messages still queued comes out high, never low.
+const rxCountedPerChunk = 224
 
 func newInflight(acct *quota.Account, frag uint32) *inflight {
 	if frag == 0 {
@@ -52,8 +64,9 @@ func (f *inflight) push(cost int64, payload int) {
 	if f.n == len(f.entries) {
 		f.grow()
 	}
-	f.entries[(f.head+f.n)%len(f.entries)] = heldMsg{cost: cost, chunks: c}
+	f.entries[(f.head+f.n)%len(f.entries)] = heldMsg{cost: cost, chunks: c, rx: int64(payload + c*rxCountedPerChunk)}
 	f.n++
+	f.pushed++
 	f.chunks += c
 	f.cost += cost
 	f.mu.Unlock()
@@ -68,13 +81,15 @@ func (f *inflight) grow() {
 }
 
 // release releases the oldest messages until what remains is what the kernel still
-// holds: the newest kernelChunks chunks in dst's send queue, plus receiverHeld bytes
-// of true cost in a local receiver's queue.
-func (f *inflight) release(kernelChunks int, receiverHeld int64) {
+// holds: the newest kernelChunks chunks in dst's send queue and, older than those, the
+// messages a local receiver's queue still counts receiverRx bytes for (RX_QUEUE). The
+// newest extra messages are kept whatever the kernel said: those pushed after it was
+// asked.
+func (f *inflight) release(kernelChunks int, receiverRx int64, extra int) {
 	f.mu.Lock()
-	held := f.tailCost(kernelChunks) + receiverHeld
+	keep := f.held(kernelChunks, receiverRx) + extra
 	var freed int64
-	for f.n > 0 && f.cost > held {
+	for f.n > keep {
 		m := f.entries[f.head]
 		f.head = (f.head + 1) % len(f.entries)
 		f.n--
@@ -88,15 +103,19 @@ func (f *inflight) release(kernelChunks int, receiverHeld int64) {
 	}
 }
 
-// tailCost is the cost of the newest messages that make up the last chunks chunks.
-func (f *inflight) tailCost(chunks int) int64 {
-	var c int64
-	for i := f.n - 1; i >= 0 && chunks > 0; i-- {
-		m := f.entries[(f.head+i)%len(f.entries)]
-		c += m.cost
-		chunks -= m.chunks
+// held is how many of the newest messages make up the last chunks chunks plus, before
+// them, rx bytes of a receiver's queue as the kernel counts it.
+func (f *inflight) held(chunks int, rx int64) int {
+	keep := 0
+	for ; keep < f.n && (chunks > 0 || rx > 0); keep++ {
+		m := f.entries[(f.head+f.n-1-keep)%len(f.entries)]
+		if chunks > 0 {
+			chunks -= m.chunks
+		} else {
+			rx -= m.rx
+		}
 	}
-	return c
+	return keep
 }
 
 // senderDry is called when dst reports its send queue empty (SENDER_DRY): every
@@ -104,18 +123,27 @@ func (f *inflight) tailCost(chunks int) int64 {
 // released.
 func (f *inflight) senderDry() {
 	if f.receiver == nil {
-		f.release(0, 0)
+		f.release(0, 0, 0)
 	}
 	// A local receiver's queue is read when this pipe next waits for its quota, or by
 	// the relay's settle loop once its charges grow heavy: reading /proc on every
 	// SENDER_DRY would cost a full table scan per acknowledged message.
 }
 
+// mark returns how many messages have been pushed so far, for settle.
+func (f *inflight) mark() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.pushed
+}
+
 // settle asks the kernel what it still holds of the messages written to dst (its
 // unacknowledged and unsent chunks, and a local receiver's unread queue) and
 // releases the charges of the rest. dst may be nil once its send queue is known
-// empty; rxq may be nil, and is then read from /proc.
-func (f *inflight) settle(dst *sctpsock.Conn, rxq map[sctpsock.PortPair]int64) {
+// empty. rxq, the receive queues of the host, is read from /proc when nil; when given,
+// it must have been read after mark returned since: the messages pushed since then may
+// be missing from it, so they are kept.
+func (f *inflight) settle(dst *sctpsock.Conn, rxq map[sctpsock.PortPair]int64, since uint64) {
 	chunks := 0
 	if dst != nil {
 		st, err := dst.Status()
@@ -125,16 +153,19 @@ func (f *inflight) settle(dst *sctpsock.Conn, rxq map[sctpsock.PortPair]int64) {
 		chunks = int(st.Unacked) + int(st.Pending)
 	}
 	var rx int64
+	extra := 0
 	if f.receiver != nil {
 		if rxq == nil {
 			var err error
 			if rxq, err = sctpsock.ReceiveQueues(); err != nil {
 				return
 			}
+		} else {
+			extra = int(f.mark() - since)
 		}
 		rx = rxq[*f.receiver]
 	}
-	f.release(chunks, rx)
+	f.release(chunks, rx, extra)
 }
 
 // heavy reports whether the charges held reach a quarter of the account's limit.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/sctpguard/sctpguard/quota"
@@ -26,8 +27,20 @@ type pipe struct {
 	cost       quota.CostModel
 	held       *inflight                          // charges the kernel of dst still holds
 	onNotify   func(*sctpsock.Notification) error // an error ends the pipe
+	srcBuf     srcBuffer                          // src's receive buffer, cut to the true cost of what it queues
+	// burst is held while the pipe relays what src has ready, so that a drain
+	// can act between two messages (see between).
+	burst sync.Mutex
 
-	msgs, bytes atomic.Uint64
+	msgs, bytes   atomic.Uint64
+	undeliverable atomic.Uint64 // messages read after dst had shut down
+}
+
+// between runs f while the pipe is not relaying a message.
+func (p *pipe) between(f func()) {
+	p.burst.Lock()
+	defer p.burst.Unlock()
+	f()
 }
 
 // run relays until src ends (io.EOF), an error, or the association is closed. While
@@ -37,7 +50,10 @@ func (p *pipe) run(ctx context.Context) error {
 		if err := p.src.WaitReadable(); err != nil {
 			return &legError{leg: p.srcLeg(), op: "read", err: err}
 		}
-		if err := p.drain(ctx); err != nil {
+		p.burst.Lock()
+		err := p.drain(ctx)
+		p.burst.Unlock()
+		if err != nil {
 			return err
 		}
 	}
@@ -75,12 +91,20 @@ func (p *pipe) relay(ctx context.Context, m sctpsock.Msg) error {
 	if m.Stream >= p.dstStreams {
 		return &streamError{dir: p.dir, stream: m.Stream, have: p.dstStreams}
 	}
+	p.srcBuf.observe(p.src, len(m.Data), p.cost.PerMessage())
 	cost := p.cost.Cost(len(m.Data))
 	if err := p.charge(ctx, cost); err != nil {
 		return err
 	}
 	if err := p.dst.WriteMsg(m); err != nil {
 		p.acct.Release(cost)
+		if errors.Is(err, sctpsock.ErrShutdown) {
+			// dst is shutting down (SCTP has no half-close): the message cannot be
+			// delivered, but src must still be read to its end so that its own
+			// queued messages and SHUTDOWN reach the other side.
+			p.undeliverable.Add(1)
+			return nil
+		}
 		return &legError{leg: p.dstLeg(), op: "write", err: err}
 	}
 	p.held.push(cost, len(m.Data))
@@ -90,18 +114,32 @@ func (p *pipe) relay(ctx context.Context, m sctpsock.Msg) error {
 }
 
 // charge blocks until cost fits the account. While it waits it asks the kernel what it
-// still holds of earlier messages, so acknowledged ones give their charge back.
+// still holds of earlier messages, so acknowledged ones give their charge back, and
+// src's receive buffer is held at what its queue holds, so that the producer is stopped
+// by SCTP's window instead of filling the queue (see srcBuffer).
 func (p *pipe) charge(ctx context.Context, cost int64) error {
+	if ok, err := p.acct.TryCharge(cost); ok || err != nil {
+		return chargeErr(cost, err)
+	}
+	p.srcBuf.freeze(p.src)
+	defer p.srcBuf.thaw(p.src)
 	for {
 		err := p.held.chargeWithin(ctx, p.acct, cost)
 		if err == nil {
 			return nil
 		}
 		if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
-			return fmt.Errorf("charge %d bytes: %w", cost, err)
+			return chargeErr(cost, err)
 		}
-		p.held.settle(p.dst, nil)
+		p.held.settle(p.dst, nil, 0)
 	}
+}
+
+func chargeErr(cost int64, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("charge %d bytes: %w", cost, err)
 }
 
 func (p *pipe) srcLeg() string {

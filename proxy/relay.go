@@ -27,10 +27,12 @@ type Relay struct {
 	budget *quota.Budget // the relay's socket level; its parent is the global budget
 	ln     *sctpsock.Listener
 
-	mu     sync.Mutex
-	assocs map[uint64]*association
-	nextID atomic.Uint64
-	wg     sync.WaitGroup
+	mu       sync.Mutex
+	assocs   map[uint64]*association
+	nextID   atomic.Uint64
+	wg       sync.WaitGroup // one per association, from accept to end
+	draining atomic.Bool    // retired: no more accepts, every association drains
+	totals   totals
 }
 
 func newRelay(cfg config.Relay, global *quota.Budget, cost quota.CostModel, log hclog.Logger) *Relay {
@@ -77,25 +79,34 @@ var relayEvents = append(slices.Clone(sctpsock.DefaultEvents), sctpsock.NotifySe
 // Addrs are the addresses the relay listens on (with the port the kernel chose for 0).
 func (r *Relay) Addrs() []netip.AddrPort { return r.ln.Addrs() }
 
-// serve accepts associations until ctx ends or the listener is closed.
-func (r *Relay) serve(ctx context.Context) error {
+// serve accepts associations until the listener is closed, then waits for every
+// association to end (by itself, by drain, or by abort when ctx ends).
+func (r *Relay) serve(ctx context.Context) {
 	sctx, stop := context.WithCancel(ctx)
 	var settler sync.WaitGroup
 	settler.Add(1)
 	go func() { defer settler.Done(); r.settleLoop(sctx) }()
-	defer func() { stop(); settler.Wait() }()
+	r.acceptLoop(ctx)
+	r.wg.Wait()
+	stop()
+	settler.Wait()
+}
+
+// acceptLoop accepts associations until the listener is closed.
+func (r *Relay) acceptLoop(ctx context.Context) {
 	for {
 		front, err := r.ln.Accept()
 		if errors.Is(err, net.ErrClosed) {
-			return nil
+			return
 		}
 		if err != nil {
 			r.log.Error("accept", "error", err)
 			if !sleepCtx(ctx, 50*time.Millisecond) {
-				return nil
+				return
 			}
 			continue
 		}
+		r.totals.accepted.Add(1)
 		r.wg.Add(1)
 		go r.handle(ctx, front)
 	}
@@ -122,12 +133,16 @@ func (r *Relay) settleLoop(ctx context.Context) {
 		if len(pipes) == 0 {
 			continue
 		}
+		marks := make([]uint64, len(pipes))
+		for i, p := range pipes {
+			marks[i] = p.held.mark()
+		}
 		rxq, err := sctpsock.ReceiveQueues()
 		if err != nil {
 			continue
 		}
-		for _, p := range pipes {
-			p.held.settle(p.dst, rxq)
+		for i, p := range pipes {
+			p.held.settle(p.dst, rxq, marks[i])
 		}
 	}
 }
@@ -156,9 +171,6 @@ func (r *Relay) close() error {
 	}
 	return r.ln.Close()
 }
-
-// wait blocks until every association of the relay has ended.
-func (r *Relay) wait() { r.wg.Wait() }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)

@@ -2,10 +2,12 @@ package proxy
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
 	"github.com/sctpguard/sctpguard/admin"
+	"github.com/sctpguard/sctpguard/diag"
 )
 
 // Status is a snapshot of every relay and association, for the admin API.
@@ -15,8 +17,12 @@ func (s *Server) Status() admin.Status {
 		Started: s.started,
 		Global:  admin.Budget{Limit: s.global.Limit(), Used: s.global.Used()},
 	}
-	for _, r := range s.relays {
-		rs, assocs := r.status()
+	s.mu.Lock()
+	relays := append(slices.Clone(s.relays), s.retiring...)
+	s.mu.Unlock()
+	kernel := kernelView()
+	for _, r := range relays {
+		rs, assocs := r.status(kernel)
 		st.Relays = append(st.Relays, rs)
 		st.Associations = append(st.Associations, assocs...)
 	}
@@ -24,7 +30,17 @@ func (s *Server) Status() admin.Status {
 	return st
 }
 
-func (r *Relay) status() (admin.RelayStatus, []admin.AssocStatus) {
+// kernelView is the kernel's account of every SCTP association, by socket inode;
+// nil when sock_diag is not available (status then shows the kernel's share as -1).
+func kernelView() map[uint32]diag.Entry {
+	entries, err := diag.Dump()
+	if err != nil {
+		return nil
+	}
+	return diag.ByInode(entries)
+}
+
+func (r *Relay) status(kernel map[uint32]diag.Entry) (admin.RelayStatus, []admin.AssocStatus) {
 	cfg := r.cfg.Load()
 	rs := admin.RelayStatus{
 		Name:     cfg.Name,
@@ -32,21 +48,18 @@ func (r *Relay) status() (admin.RelayStatus, []admin.AssocStatus) {
 		Upstream: stringsOf(cfg.Upstream),
 		Budget:   admin.Budget{Limit: r.budget.Limit(), Used: r.budget.Used()},
 	}
-	r.mu.Lock()
-	assocs := make([]*association, 0, len(r.assocs))
-	for _, a := range r.assocs {
-		assocs = append(assocs, a)
-	}
-	r.mu.Unlock()
+	assocs := r.snapshot()
 	rs.Associations = len(assocs)
+	rs.Draining = r.draining.Load()
 	out := make([]admin.AssocStatus, 0, len(assocs))
 	for _, a := range assocs {
-		out = append(out, a.status())
+		out = append(out, a.status(kernel))
 	}
+	rs.Totals = r.totals.snapshot(out)
 	return rs, out
 }
 
-func (a *association) status() admin.AssocStatus {
+func (a *association) status(kernel map[uint32]diag.Entry) admin.AssocStatus {
 	up, front := a.accts[0], a.accts[1]
 	st := admin.AssocStatus{
 		ID: a.id, Relay: a.relay, Front: a.frontAddr, Upstream: a.upAddr,
@@ -55,8 +68,14 @@ func (a *association) status() admin.AssocStatus {
 		MsgsToFront: a.toFront.msgs.Load(), BytesToFront: a.toFront.bytes.Load(),
 		HeldToUpstream: up.Used(), HeldToFront: front.Used(), Quota: up.Limit(),
 		KernelToUpstream: -1, KernelToFront: -1,
-		Blocked: up.BlockedTime() + front.BlockedTime(),
+		Blocked: a.blocked(),
 		Age:     time.Since(a.started).Round(time.Millisecond),
+	}
+	if f, u, ok := a.kernelEntries(kernel); ok {
+		// Toward upstream: the front leg's receive queue and the upstream leg's
+		// send queue; toward the front, the other two.
+		st.KernelToUpstream = int64(f.RQueue) + int64(u.WQueue)
+		st.KernelToFront = int64(u.RQueue) + int64(f.WQueue)
 	}
 	if s, err := a.up.Status(); err == nil {
 		st.PeerRwndUpstream = s.PeerRwnd
@@ -69,6 +88,9 @@ func (a *association) status() admin.AssocStatus {
 
 // state is ESTABLISHED while both legs relay, else what ends the association.
 func (a *association) state() string {
+	if a.draining.Load() {
+		return "DRAINING"
+	}
 	if r, _ := a.reason.Load().(string); r != "" {
 		return "ENDING(" + r + ")"
 	}
@@ -81,4 +103,14 @@ func stringsOf[T fmt.Stringer](xs []T) []string {
 		out[i] = x.String()
 	}
 	return out
+}
+
+// kernelEntries finds both legs of a in the kernel's view.
+func (a *association) kernelEntries(kernel map[uint32]diag.Entry) (front, up diag.Entry, ok bool) {
+	if kernel == nil || a.frontIno == 0 || a.upIno == 0 {
+		return front, up, false
+	}
+	front, fok := kernel[a.frontIno]
+	up, uok := kernel[a.upIno]
+	return front, up, fok && uok
 }

@@ -129,6 +129,10 @@ func connectDone(fd int) (bool, error) {
 	}
 	s, err := getStatus(fd)
 	switch {
+	case errors.Is(err, unix.EINVAL) && endedAlready(fd):
+		// Established and already shut down by the peer: what it sent, and its
+		// end, wait in the receive queue for the reader.
+		return true, nil
 	case errors.Is(err, unix.EINVAL):
 		return false, nil
 	case err != nil:
@@ -139,6 +143,15 @@ func connectDone(fd int) (bool, error) {
 		return true, errors.New("association closed while connecting")
 	}
 	return true, nil
+}
+
+// endedAlready reports whether a socket whose SCTP_STATUS fails has something to
+// read or has been shut down: a socket still connecting has neither, so it is one
+// whose association came up and ended before the dialer looked.
+func endedAlready(fd int) bool {
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN | unix.POLLRDHUP}}
+	n, err := unix.Poll(pfd, 0)
+	return err == nil && n > 0 && pfd[0].Revents&(unix.POLLIN|unix.POLLRDHUP|unix.POLLHUP) != 0
 }
 
 // pendingState names what a timed-out association was waiting for. Linux
