@@ -22,8 +22,8 @@ type inflight struct {
 	head, n int
 	pushed  uint64 // messages pushed, ever
 	chunks  int    // sum of entries' chunks
-	cost    int64 // sum of entries' costs
-	frag    int   // fragmentation point of dst: bytes per DATA chunk
+	cost    int64  // sum of entries' costs
+	frag    int    // fragmentation point of dst: bytes per DATA chunk
 
 	// receiver is dst's peer seen from its own side, when that peer is a socket on
 	// this host: what it has received but not yet read is still this host's memory,
