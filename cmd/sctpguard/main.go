@@ -28,6 +28,7 @@ func commands() []command {
 		{"run", "run the relay", runCmd},
 		{"check", "validate a configuration file and audit the kernel", checkCmd},
 		{"status", "show every association of the running daemon", statusCmd},
+		{"reload", "make the running daemon re-read its configuration", reloadCmd},
 		{"version", "print the version", versionCmd},
 	}
 }
@@ -69,6 +70,8 @@ Commands:
 Examples:
   sctpguard run -c /etc/sctpguard/sctpguard.hcl
   sctpguard check -c ./sctpguard.hcl
+  sctpguard status
+  sctpguard reload
   sctpguard version
 
 Run "sctpguard <command> --help" for a command's flags.

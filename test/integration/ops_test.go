@@ -474,3 +474,36 @@ func localAddr(t *testing.T, c *sctpsock.Conn) string {
 	}
 	return addrs[0].String()
 }
+
+// TestReloadCommand: `sctpguard reload` prints a refused file's problems and
+// exits 1 with nothing changed, and exits 0 once the file is valid.
+func TestReloadCommand(t *testing.T) {
+	up := startPeer(t, sctpsock.Options{}, echo)
+	base := relayConfig(up.addr, "")
+	g := startGuard(t, base)
+	c := dial(t, g.addr, sctpsock.Options{})
+	reload := func() (int, string) {
+		cmd := exec.Command(os.Getenv(binEnv), "reload", "-s", filepath.Join(g.dir, "admin.sock"))
+		out, _ := cmd.CombinedOutput()
+		return cmd.ProcessState.ExitCode(), string(out)
+	}
+	g.rewrite(t, strings.Replace(base, `upstream = [`, `upstream = ["nowhere", `, 1))
+	code, out := reload()
+	t.Logf("sctpguard reload with a bad file: exit %d:\n%s", code, out)
+	if code != 1 || !strings.Contains(out, "relay.test.upstream") || !strings.Contains(out, "nothing changed") {
+		t.Errorf("reload of an invalid file: exit %d, output %q; want 1 and the problem named", code, out)
+	}
+	g.rewrite(t, relayConfig(up.addr, `quota { association = "2MiB" }`))
+	if code, out := reload(); code != 0 || !strings.Contains(out, "reloaded") {
+		t.Fatalf("reload of a valid file: exit %d, output %q", code, out)
+	}
+	if q := quotaOf(guardStatus(t, g), "test"); q != 2<<20 {
+		t.Errorf("quota after reload %d, want %d", q, 2<<20)
+	}
+	if err := c.WriteMsg(sctpsock.Msg{Data: []byte("still relaying"), PPID: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := readData(c, make([]byte, 64)); err != nil || string(m.Data) != "still relaying" {
+		t.Fatalf("echo after reloads: %q %v", m.Data, err)
+	}
+}
