@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -505,5 +506,46 @@ func TestReloadCommand(t *testing.T) {
 	}
 	if m, err := readData(c, make([]byte, 64)); err != nil || string(m.Data) != "still relaying" {
 		t.Fatalf("echo after reloads: %q %v", m.Data, err)
+	}
+}
+
+// TestNotifySocket: the daemon tells systemd READY once it listens, RELOADING then
+// READY around a reload, and STOPPING on SIGTERM, over a real NOTIFY_SOCKET.
+func TestNotifySocket(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "notify.sock")
+	ln, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	t.Setenv("NOTIFY_SOCKET", path)
+	next := func() string {
+		t.Helper()
+		ln.SetReadDeadline(time.Now().Add(10 * time.Second))
+		b := make([]byte, 4096)
+		n, err := ln.Read(b)
+		if err != nil {
+			t.Fatalf("no notification: %v", err)
+		}
+		return strings.TrimSuffix(string(b[:n]), "\n")
+	}
+	up := startPeer(t, sctpsock.Options{}, echo)
+	g := startGuard(t, relayConfig(up.addr, ""))
+	if m := next(); m != "READY=1" {
+		t.Fatalf("first notification %q, want READY=1", m)
+	}
+	g.signal(t, syscall.SIGHUP)
+	if m := next(); !strings.HasPrefix(m, "RELOADING=1\nMONOTONIC_USEC=") {
+		t.Fatalf("notification on SIGHUP %q, want RELOADING=1 with MONOTONIC_USEC", m)
+	}
+	if m := next(); m != "READY=1" {
+		t.Fatalf("notification after the reload %q, want READY=1", m)
+	}
+	g.signal(t, syscall.SIGTERM)
+	if m := next(); m != "STOPPING=1" {
+		t.Fatalf("notification on SIGTERM %q, want STOPPING=1", m)
+	}
+	if code, _ := g.exit(t, 15*time.Second); code != 0 {
+		t.Errorf("exit code %d after SIGTERM, want 0", code)
 	}
 }
