@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/pprof"
 	"sort"
 	"strings"
 )
@@ -29,11 +30,23 @@ type route struct {
 }
 
 func (s *Server) routes(src Source, rl Reloader) http.Handler {
-	return router(map[string]route{
+	api := router(map[string]route{
 		pathStatus: {http.MethodGet, statusHandler(src)},
 		pathReload: {http.MethodPost, s.reloadHandler(rl)},
 	})
+	mux := http.NewServeMux()
+	mux.Handle("/", api)
+	// Go's profiler, for whoever may use the admin socket:
+	//   curl --unix-socket /run/sctpguard/admin.sock http://x/debug/pprof/heap > heap.pb.gz
+	mux.HandleFunc(pathPprof, pprof.Index)
+	mux.HandleFunc(pathPprof+"profile", pprof.Profile)
+	mux.HandleFunc(pathPprof+"symbol", pprof.Symbol)
+	mux.HandleFunc(pathPprof+"trace", pprof.Trace)
+	return mux
 }
+
+// pathPprof serves net/http/pprof's profiles (heap, goroutine, profile, ...).
+const pathPprof = "/debug/pprof/"
 
 // router dispatches on the exact path, answers 404 and 405 with JSON, and
 // refuses query parameters and request bodies, which no endpoint takes.

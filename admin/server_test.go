@@ -47,7 +47,7 @@ func TestStatusJSONShape(t *testing.T) {
 	wantKeys(t, "status", doc, "version", "started", "global", "relays", "associations")
 	wantKeys(t, "global", doc["global"], "limit", "used")
 	relay := doc["relays"].([]any)[0]
-	wantKeys(t, "relay", relay, "name", "listen", "upstream", "budget", "associations")
+	wantKeys(t, "relay", relay, "name", "listen", "upstream", "budget", "associations", "totals")
 	if l := relay.(map[string]any)["listen"]; l == nil {
 		t.Error("empty listen list is null, want []")
 	}
@@ -341,4 +341,19 @@ func TestStatusErrorBodyIsReadable(t *testing.T) {
 	defer hs.Close()
 	_, err = Fetch(ctxT(t), path)
 	wantErrPrefix(t, err, "admin socket "+path+`: GET /v1/status: unexpected answer "short and stout" (HTTP 418)`)
+}
+
+// TestPprof: Go's profiles are served on the admin socket, behind the same
+// permission check as the API.
+func TestPprof(t *testing.T) {
+	path, _ := serve(t, &fakeSource{st: sampleStatus()}, nil)
+	resp, err := rawClient(path).Get("http://x/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "goroutine profile:") {
+		t.Fatalf("GET /debug/pprof/goroutine: %d %.200q", resp.StatusCode, body)
+	}
 }
