@@ -62,12 +62,16 @@ func sampleStatus() Status {
 				MsgsToUpstream: 120000, BytesToUpstream: 48_000_000, MsgsToFront: 118, BytesToFront: 47200,
 				HeldToUpstream: 1 << 20, HeldToFront: 2048, Quota: 1 << 20,
 				KernelToUpstream: 1536 << 10, KernelToFront: 0, PeerRwndUpstream: 106496, PeerRwndFront: 106496,
-				Blocked: 12500 * time.Millisecond, Age: 3*time.Minute + 4*time.Second},
+				Blocked: 12500 * time.Millisecond, Age: 3*time.Minute + 4*time.Second,
+				PathsUpstream: []PathStatus{{"192.0.2.10:3868", "INACTIVE"}, {"198.51.100.10:3868", "ACTIVE"}},
+				PathsFront:    []PathStatus{{"127.0.0.1:40312", "ACTIVE"}}, PathEvents: 3},
 			{ID: 7, Relay: "diameter", Front: "[2001:db8::1]:40400", Upstream: "198.51.100.10:3868", State: "established",
 				MsgsToUpstream: 1, BytesToUpstream: 1, MsgsToFront: 2, BytesToFront: 1023,
 				HeldToUpstream: 2049, HeldToFront: 0, Quota: 1 << 20,
 				KernelToUpstream: 2048, KernelToFront: 2048, PeerRwndUpstream: 106495, PeerRwndFront: 106496,
-				Blocked: 350 * time.Millisecond, Age: 2*time.Hour + 5*time.Minute},
+				Blocked: 350 * time.Millisecond, Age: 2*time.Hour + 5*time.Minute,
+				PathsUpstream: []PathStatus{{"198.51.100.10:3868", "ACTIVE"}, {"192.0.2.10:3868", "ACTIVE"}},
+				PathsFront:    []PathStatus{{"[2001:db8::1]:40400", "ACTIVE"}}},
 		},
 	}
 }

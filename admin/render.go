@@ -22,8 +22,9 @@ func WriteJSON(w io.Writer, st Status) error {
 }
 
 // tableHeader names the columns of WriteTable. ↑ is toward the upstream peer,
-// ↓ toward the application.
-const tableHeader = "ID\tRELAY\tFRONT\tUPSTREAM\tSTATE\tMSGS↑/↓\tBYTES↑/↓\tHELD↑/↓\tQUOTA\tKERNEL↑/↓\tPEER RWND↑/↓\tBLOCKED\tAGE"
+// ↓ toward the application; PATHS counts each leg's paths (peer addresses) and
+// says how many are not ACTIVE.
+const tableHeader = "ID\tRELAY\tFRONT\tUPSTREAM\tSTATE\tMSGS↑/↓\tBYTES↑/↓\tHELD↑/↓\tQUOTA\tKERNEL↑/↓\tPEER RWND↑/↓\tPATHS↑/↓\tBLOCKED\tAGE"
 
 // WriteTable writes st for people: two header lines with the daemon and its
 // budgets (in use/limit), then one row per association, ordered by ID.
@@ -68,10 +69,29 @@ func row(a AssocStatus) string {
 		limit(a.Quota),
 		kernel(a.KernelToUpstream) + "/" + kernel(a.KernelToFront),
 		size(int64(a.PeerRwndUpstream)) + "/" + size(int64(a.PeerRwndFront)),
+		paths(a.PathsUpstream) + "/" + paths(a.PathsFront),
 		duration(a.Blocked),
 		duration(a.Age),
 	}
 	return strings.Join(cells, "\t")
+}
+
+// paths formats a leg's paths: "2" when all are ACTIVE, "2 (1 down)" when
+// one is not, "-" when unknown.
+func paths(ps []PathStatus) string {
+	if len(ps) == 0 {
+		return "-"
+	}
+	down := 0
+	for _, p := range ps {
+		if p.State != "ACTIVE" {
+			down++
+		}
+	}
+	if down == 0 {
+		return strconv.Itoa(len(ps))
+	}
+	return fmt.Sprintf("%d (%d down)", len(ps), down)
 }
 
 func budget(b Budget) string { return size(b.Used) + "/" + limit(b.Limit) }

@@ -22,7 +22,7 @@ func TestFetchRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(got, want) {
+	if want := want.normalized(); !reflect.DeepEqual(got, want) { // JSON has [] for nil lists
 		t.Errorf("Fetch = %+v\nwant %+v", got, want)
 	}
 }
@@ -55,7 +55,12 @@ func TestStatusJSONShape(t *testing.T) {
 		"id", "relay", "front", "upstream", "state",
 		"msgs_to_upstream", "bytes_to_upstream", "msgs_to_front", "bytes_to_front",
 		"held_to_upstream", "held_to_front", "quota", "kernel_to_upstream", "kernel_to_front",
-		"peer_rwnd_upstream", "peer_rwnd_front", "blocked_ns", "age_ns")
+		"peer_rwnd_upstream", "peer_rwnd_front", "blocked_ns", "age_ns",
+		"paths_upstream", "paths_front", "path_events")
+	wantKeys(t, "path", doc["associations"].([]any)[1].(map[string]any)["paths_upstream"].([]any)[0], "address", "state")
+	if p := doc["associations"].([]any)[0].(map[string]any)["paths_front"]; p == nil {
+		t.Error("empty path list is null, want []")
+	}
 	if doc["started"] != "2025-11-25T08:00:00Z" {
 		t.Errorf("started = %v", doc["started"])
 	}

@@ -107,6 +107,21 @@ type AssocStatus struct {
 	// Blocked is the time writers spent blocked on the quota.
 	Blocked time.Duration `json:"blocked_ns"`
 	Age     time.Duration `json:"age_ns"`
+
+	// PathsUpstream and PathsFront list the paths of each leg, one per peer
+	// address, as the kernel sees them now; empty once a leg has ended.
+	PathsUpstream []PathStatus `json:"paths_upstream"`
+	PathsFront    []PathStatus `json:"paths_front"`
+	// PathEvents counts the path state changes (SCTP_PEER_ADDR_CHANGE) both
+	// legs reported since the association began.
+	PathEvents uint64 `json:"path_events"`
+}
+
+// PathStatus is one path of an association: a peer address and its state,
+// one of ACTIVE, INACTIVE, PF (potentially failed), UNCONFIRMED.
+type PathStatus struct {
+	Address string `json:"address"`
+	State   string `json:"state"`
 }
 
 // normalized returns st with nil slices made empty, so that JSON shows []
@@ -115,9 +130,17 @@ func (st Status) normalized() Status {
 	if st.Relays == nil {
 		st.Relays = []RelayStatus{}
 	}
-	if st.Associations == nil {
-		st.Associations = []AssocStatus{}
+	assocs := make([]AssocStatus, len(st.Associations))
+	for i, a := range st.Associations {
+		if a.PathsUpstream == nil {
+			a.PathsUpstream = []PathStatus{}
+		}
+		if a.PathsFront == nil {
+			a.PathsFront = []PathStatus{}
+		}
+		assocs[i] = a
 	}
+	st.Associations = assocs
 	relays := make([]RelayStatus, len(st.Relays))
 	for i, r := range st.Relays {
 		if r.Listen == nil {

@@ -26,12 +26,22 @@ const (
 	DefaultDrainTimeout     = 10 * time.Second
 )
 
+// Linux's defaults for the RTO (net.sctp.rto_initial, rto_min, rto_max), used to
+// check a path block that sets only some of them.
+const (
+	LinuxRTOInitial = 3 * time.Second
+	LinuxRTOMin     = 1 * time.Second
+	LinuxRTOMax     = 60 * time.Second
+)
+
 // Limits on values accepted from the file.
 const (
 	// MaxMaxMessage is the largest max_message a relay accepts.
 	MaxMaxMessage = 64 * MiB
 	// MaxOverhead is the largest per-message overhead accepted in cost.
 	MaxOverhead = 1 * MiB
+	// MaxPathDuration bounds path timers (heartbeat interval, RTO).
+	MaxPathDuration = 24 * time.Hour
 	// maxSocketPath is the longest path a Unix socket address holds
 	// (sun_path is 108 bytes including the terminating NUL).
 	maxSocketPath = 107
@@ -78,6 +88,27 @@ type Relay struct {
 	NoDelay bool
 	// Quota is the relay's budget.
 	Quota RelayQuota
+	// Path tunes failure detection on the paths of both legs. The zero
+	// value keeps the kernel's defaults.
+	Path RelayPath
+}
+
+// RelayPath tunes how fast the kernel notices that a path (one peer address)
+// of an association is dead and moves to another: heartbeats and
+// retransmission timeouts, set on both legs of every association
+// (SCTP_PEER_ADDR_PARAMS, SCTP_RTOINFO). Durations are whole milliseconds.
+// A zero field keeps the kernel's default, from net.sctp.*.
+type RelayPath struct {
+	// HeartbeatInterval is the time between heartbeats on an idle path,
+	// 1ms..24h. If zero, the kernel's (30s).
+	HeartbeatInterval time.Duration
+	// MaxRetransmissions is how many consecutive retransmissions make a
+	// path inactive, 1..65535. If zero, the kernel's (5).
+	MaxRetransmissions int
+	// RTOInitial, RTOMin and RTOMax bound the retransmission timeout,
+	// each 1ms..24h, with RTOMin <= RTOInitial <= RTOMax where an unset one
+	// counts at Linux's default (1s, 3s, 60s). If zero, the kernel's.
+	RTOInitial, RTOMin, RTOMax time.Duration
 }
 
 // RelayQuota bounds the true cost (payload plus Cost.Overhead per message)

@@ -105,6 +105,8 @@ func TestFull(t *testing.T) {
 			ConnectTimeout: 1500 * time.Millisecond,
 			NoDelay:        false,
 			Quota:          config.RelayQuota{Association: 512 << 10, Socket: 32 << 20},
+			Path: config.RelayPath{HeartbeatInterval: 500 * time.Millisecond, MaxRetransmissions: 2,
+				RTOInitial: 300 * time.Millisecond, RTOMin: 100 * time.Millisecond, RTOMax: time.Second},
 		}, {
 			Name:           "m3ua-1",
 			Listen:         addrs("0.0.0.0:2905"),

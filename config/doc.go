@@ -82,6 +82,30 @@
 //	                Default 0: bounded only by the global quota.
 //	}
 //
+//	path {
+//	  heartbeat_interval   duration between heartbeats on an idle path,
+//	                       1ms..24h (SCTP_PEER_ADDR_PARAMS).
+//	  max_retransmissions  consecutive retransmissions that make a path
+//	                       inactive, 1..65535.
+//	  rto_initial          the first retransmission timeout, 1ms..24h
+//	                       (SCTP_RTOINFO).
+//	  rto_min, rto_max     bounds of the retransmission timeout, 1ms..24h;
+//	                       rto_min <= rto_initial <= rto_max, where one
+//	                       left out counts at Linux's default (1s, 3s, 60s).
+//	}
+//
+// The path block tunes how fast a dead path is noticed, on both legs of
+// every association of the relay: a multi-homed association (several
+// listen or upstream addresses) moves its traffic to another path about
+// one RTO after a path stops answering, and back once a heartbeat to the
+// failed path is answered. Linux's defaults make that take seconds to
+// minutes; rto_min = "100ms", rto_max = "1s", heartbeat_interval = "1s"
+// make it take well under two seconds on a LAN, at the cost of spurious
+// retransmissions on a path whose round trip nears rto_min. Durations are
+// whole milliseconds. Every setting left out keeps the kernel's default
+// (net.sctp.*). The first upstream address is the primary path.
+// Associations keep the settings they started with across a reload.
+//
 // # quota
 //
 //	global          size: the true cost all relays together may hold on
@@ -126,5 +150,5 @@
 //	                Default "10s".
 //
 // The quota, cost, admin, metrics, log and shutdown blocks, and a relay's
-// quota block, may each appear at most once; all are optional.
+// quota and path blocks, may each appear at most once; all are optional.
 package config

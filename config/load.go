@@ -34,6 +34,16 @@ type relayHCL struct {
 	ConnectTimeout hcl.Expression  `hcl:"connect_timeout,optional"`
 	NoDelay        hcl.Expression  `hcl:"nodelay,optional"`
 	Quota          []relayQuotaHCL `hcl:"quota,block"`
+	Path           []relayPathHCL  `hcl:"path,block"`
+}
+
+type relayPathHCL struct {
+	DefRange           hcl.Range      `hcl:",def_range"`
+	HeartbeatInterval  hcl.Expression `hcl:"heartbeat_interval,optional"`
+	MaxRetransmissions hcl.Expression `hcl:"max_retransmissions,optional"`
+	RTOInitial         hcl.Expression `hcl:"rto_initial,optional"`
+	RTOMin             hcl.Expression `hcl:"rto_min,optional"`
+	RTOMax             hcl.Expression `hcl:"rto_max,optional"`
 }
 
 type relayQuotaHCL struct {
@@ -159,7 +169,20 @@ func (d *decoder) relay(r *relayHCL) Relay {
 		out.Quota.Association = d.size(q.Association, p+".quota.association", 1, noLimit, DefaultAssociationQuota)
 		out.Quota.Socket = d.size(q.Socket, p+".quota.socket", 0, noLimit, 0)
 	}
+	if pb := single(d, r.Path, p+".path"); pb != nil {
+		out.Path = d.path(pb, p+".path")
+	}
 	return out
+}
+
+func (d *decoder) path(b *relayPathHCL, p string) RelayPath {
+	return RelayPath{
+		HeartbeatInterval:  d.millis(b.HeartbeatInterval, p+".heartbeat_interval", MaxPathDuration),
+		MaxRetransmissions: int(d.count(b.MaxRetransmissions, p+".max_retransmissions", 1, 65535, 0)),
+		RTOInitial:         d.millis(b.RTOInitial, p+".rto_initial", MaxPathDuration),
+		RTOMin:             d.millis(b.RTOMin, p+".rto_min", MaxPathDuration),
+		RTOMax:             d.millis(b.RTOMax, p+".rto_max", MaxPathDuration),
+	}
 }
 
 // single returns the first of blocks, or nil, reporting every further
@@ -183,3 +206,4 @@ func (b metricsHCL) def() hcl.Range    { return b.DefRange }
 func (b logHCL) def() hcl.Range        { return b.DefRange }
 func (b shutdownHCL) def() hcl.Range   { return b.DefRange }
 func (b relayQuotaHCL) def() hcl.Range { return b.DefRange }
+func (b relayPathHCL) def() hcl.Range  { return b.DefRange }

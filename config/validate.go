@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"regexp"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -33,6 +35,7 @@ func (d *decoder) validate(c *Config, raw []relayHCL, top hcl.Range) {
 		}
 		d.checkQuotas(c, &c.Relays[i], raw[i].DefRange)
 		d.checkListeners(c.Relays[:i], &c.Relays[i])
+		d.checkRTO(&c.Relays[i], raw[i].DefRange)
 	}
 }
 
@@ -142,4 +145,85 @@ func (d *decoder) conflict(fallback hcl.Range, fields []string, format string, a
 		}
 	}
 	d.errorf(fallback, fields[0], format, args...)
+}
+
+// checkRTO reports RTO bounds the kernel would refuse or that contradict each
+// other: min <= initial <= max, where an unset one counts at Linux's default.
+func (d *decoder) checkRTO(r *Relay, def hcl.Range) {
+	p := relayField(r.Name) + ".path."
+	lo := newRTOBound(p, "rto_min", r.Path.RTOMin, LinuxRTOMin)
+	init := newRTOBound(p, "rto_initial", r.Path.RTOInitial, LinuxRTOInitial)
+	hi := newRTOBound(p, "rto_max", r.Path.RTOMax, LinuxRTOMax)
+	if d.bad[lo.field] || d.bad[init.field] || d.bad[hi.field] {
+		return // a rejected value reads as unset; comparing it would mislead
+	}
+	switch {
+	case lo.v > hi.v && (lo.set || hi.set):
+		d.conflict(def, setFields(lo, hi), "%s is more than %s; the kernel refuses a minimum RTO above the maximum%s",
+			lo, hi, unsetHint(lo, hi))
+	case init.v < lo.v && (init.set || lo.set):
+		d.conflict(def, setFields(init, lo), "%s is less than %s; the first timeout must lie within the bounds%s",
+			init, lo, unsetHint(init, lo))
+	case init.v > hi.v && (init.set || hi.set):
+		d.conflict(def, setFields(init, hi), "%s is more than %s; the first timeout must lie within the bounds%s",
+			init, hi, unsetHint(init, hi))
+	}
+}
+
+// rtoBound is one of the RTO settings of a relay's path block: its value, or
+// Linux's default when unset.
+type rtoBound struct {
+	field, name string
+	v           time.Duration
+	set         bool
+}
+
+func newRTOBound(prefix, name string, v, linux time.Duration) rtoBound {
+	if v == 0 {
+		return rtoBound{prefix + name, name, linux, false}
+	}
+	return rtoBound{prefix + name, name, v, true}
+}
+
+func (b rtoBound) String() string {
+	if b.set {
+		return "path." + b.name + " " + shortDuration(b.v)
+	}
+	return "Linux's default " + b.name + " " + shortDuration(b.v)
+}
+
+func setFields(bs ...rtoBound) []string {
+	var out []string
+	for _, b := range bs {
+		if b.set {
+			out = append(out, b.field)
+		}
+	}
+	return out
+}
+
+// unsetHint suggests setting the bounds left at their defaults.
+func unsetHint(bs ...rtoBound) string {
+	var unset []string
+	for _, b := range bs {
+		if !b.set {
+			unset = append(unset, "path."+b.name)
+		}
+	}
+	if len(unset) == 0 {
+		return ""
+	}
+	return "; set " + strings.Join(unset, " and ") + " too"
+}
+
+// shortDuration formats d without zero trailing units: 24h, 1m30s, 500ms.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

@@ -48,6 +48,8 @@ type association struct {
 	reason   atomic.Value // string
 	graceful atomic.Bool  // a leg shut down gracefully; the other is following
 	draining atomic.Bool  // the daemon is stopping: see drain
+
+	pathEvents atomic.Uint64 // path state changes on either leg (see pathEvent)
 }
 
 // run relays both directions until both have ended, then closes both legs and logs
@@ -144,6 +146,10 @@ func (a *association) setReasonForce(r string) {
 func (a *association) notify(leg string, n *sctpsock.Notification, peerOut *inflight) error {
 	if n.Type == sctpsock.NotifySenderDry {
 		peerOut.senderDry()
+		return nil
+	}
+	if n.PeerAddrChange != nil {
+		a.pathEvent(leg, n.PeerAddrChange)
 		return nil
 	}
 	a.log.Debug("notification", "leg", leg, "event", n.String())

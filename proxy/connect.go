@@ -55,6 +55,13 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front *sctpsock.Con
 	opts.OutStreams = max(cfg.Streams, fst.InStreams)
 	opts.MaxInStreams = max(cfg.Streams, fst.OutStreams)
 	opts.InitTimeout = cfg.ConnectTimeout
+	opts.Path = pathOptions(cfg)
+	if err := front.SetPathOptions(opts.Path); err != nil {
+		// The listener does not carry them (and a reload may have changed them since
+		// it opened): the front leg gets the relay's current ones here, before its
+		// first message is relayed.
+		return nil, fmt.Errorf("front path settings: %w", err)
+	}
 	dctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()
 	up, err := sctpsock.Dial(dctx, nil, cfg.Upstream, opts)

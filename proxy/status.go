@@ -83,6 +83,7 @@ func (a *association) status(kernel map[uint32]diag.Entry) admin.AssocStatus {
 	if s, err := a.front.Status(); err == nil {
 		st.PeerRwndFront = s.PeerRwnd
 	}
+	a.addPaths(&st)
 	return st
 }
 

@@ -46,6 +46,10 @@ type Options struct {
 	// Events lists the notifications to subscribe to (SCTP_EVENT).
 	// If nil, DefaultEvents.
 	Events []NotificationType
+	// Path tunes heartbeats and retransmission timeouts: how fast the kernel
+	// notices a dead path and moves to another. The zero value keeps the
+	// kernel's defaults.
+	Path PathOptions
 }
 
 // DefaultEvents are the notifications subscribed to when Options.Events is

@@ -106,6 +106,9 @@ func setupSocket(fd, fam int, o Options) error {
 	if err := setBuffers(fd, o); err != nil {
 		return err
 	}
+	if err := setPathOptions(fd, o.Path); err != nil {
+		return err
+	}
 	return setupConnOptions(fd, o)
 }
 

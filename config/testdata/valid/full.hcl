@@ -10,6 +10,13 @@ relay "s6a" {
     association = "0.5MiB"
     socket      = "32MiB"
   }
+  path {
+    heartbeat_interval  = "500ms"
+    max_retransmissions = 2
+    rto_initial         = "300ms"
+    rto_min             = "100ms"
+    rto_max             = "1s"
+  }
 }
 relay "m3ua-1" {
   listen   = ["0.0.0.0:2905"]

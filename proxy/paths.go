@@ -1,0 +1,46 @@
+package proxy
+
+import (
+	"github.com/sctpguard/sctpguard/admin"
+	"github.com/sctpguard/sctpguard/config"
+	"github.com/sctpguard/sctpguard/sctpsock"
+)
+
+// pathOptions are a relay's path settings, for both legs of its associations.
+func pathOptions(cfg *config.Relay) sctpsock.PathOptions {
+	return sctpsock.PathOptions{
+		HeartbeatInterval:  cfg.Path.HeartbeatInterval,
+		MaxRetransmissions: uint16(cfg.Path.MaxRetransmissions),
+		RTOInitial:         cfg.Path.RTOInitial,
+		RTOMin:             cfg.Path.RTOMin,
+		RTOMax:             cfg.Path.RTOMax,
+	}
+}
+
+// pathEvent logs a path's change of state on one leg (SCTP_PEER_ADDR_CHANGE)
+// and counts it. A path becoming unreachable with another one left is a
+// failover, not an error: the association goes on.
+func (a *association) pathEvent(leg string, c *sctpsock.PeerAddrChange) {
+	a.pathEvents.Add(1)
+	a.log.Info("path state changed", "leg", leg, "address", c.Addr.String(), "state", c.State.String(), "error", c.Error)
+}
+
+// addPaths fills in the paths of both legs, as the kernel sees them now.
+func (a *association) addPaths(st *admin.AssocStatus) {
+	st.PathsUpstream = legPaths(a.up)
+	st.PathsFront = legPaths(a.front)
+	st.PathEvents = a.pathEvents.Load()
+}
+
+// legPaths lists a leg's paths; nil once the leg has ended.
+func legPaths(c *sctpsock.Conn) []admin.PathStatus {
+	ps, err := c.Paths()
+	if err != nil {
+		return nil
+	}
+	out := make([]admin.PathStatus, len(ps))
+	for i, p := range ps {
+		out[i] = admin.PathStatus{Address: p.Addr.String(), State: p.State.String()}
+	}
+	return out
+}

@@ -1,0 +1,79 @@
+package sctpsock
+
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"github.com/ishidawataru/sctp"
+	"golang.org/x/sys/unix"
+)
+
+// setPathOptions applies p to the socket: to future associations before
+// connect or listen, to the association of a connected socket.
+func setPathOptions(fd int, p PathOptions) error {
+	if p.hasRTOInfo() {
+		b := p.rtoInfo()
+		if err := setsockopt(fd, sctp.SOL_SCTP, sctp.SCTP_RTOINFO, unsafe.Pointer(&b[0]), rtoInfoLen); err != nil {
+			err = fmt.Errorf("setsockopt SCTP_RTOINFO initial %v min %v max %v: %w", p.RTOInitial, p.RTOMin, p.RTOMax, err)
+			if errors.Is(err, unix.EINVAL) {
+				err = fmt.Errorf("%w (the minimum may not exceed the maximum; an unset one counts at net.sctp.rto_min or rto_max)", err)
+			}
+			return err
+		}
+	}
+	if p.hasPeerAddrParams() {
+		b := p.paddrParams()
+		if err := setsockopt(fd, sctp.SOL_SCTP, sctp.SCTP_PEER_ADDR_PARAMS, unsafe.Pointer(&b[0]), paddrParamsLen); err != nil {
+			return fmt.Errorf("setsockopt SCTP_PEER_ADDR_PARAMS heartbeat %v path max retransmissions %d: %w",
+				p.HeartbeatInterval, p.MaxRetransmissions, err)
+		}
+	}
+	return nil
+}
+
+// SetPathOptions applies p to the association now, to every path it has.
+// Zero fields leave a setting as it is. An accepted association has the
+// settings of the Listener's Options already; this is for changing them.
+func (c *Conn) SetPathOptions(p PathOptions) error {
+	var serr error
+	if err := c.rc.Control(func(fd uintptr) { serr = setPathOptions(int(fd), p) }); err != nil {
+		return c.opErr("path options", err)
+	}
+	if serr != nil {
+		return c.opErr("path options", serr)
+	}
+	return nil
+}
+
+// Paths returns the state of every path of the association, one per peer
+// address (SCTP_GET_PEER_ADDR_INFO), in the kernel's order of addresses.
+func (c *Conn) Paths() ([]PathInfo, error) {
+	addrs, err := c.PeerAddrs()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PathInfo, 0, len(addrs))
+	for _, a := range addrs {
+		var p PathInfo
+		var perr error
+		err := c.rc.Control(func(fd uintptr) {
+			b := paddrInfoQuery(a)
+			n := uint32(paddrInfoLen)
+			if perr = getsockopt(int(fd), sctp.SOL_SCTP, sctp.SCTP_GET_PEER_ADDR_INFO, unsafe.Pointer(&b[0]), &n); perr == nil {
+				p, perr = parsePaddrInfo(b[:n])
+			}
+		})
+		if err == nil {
+			err = perr
+		}
+		if errors.Is(err, unix.EINVAL) {
+			continue // the address went away since PeerAddrs
+		}
+		if err != nil {
+			return nil, c.opErr("path "+a.String(), err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
