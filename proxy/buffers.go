@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"math"
 	"sync"
 	"unsafe"
 
@@ -38,8 +37,9 @@ func putScratch(b *[]byte) {
 // arriving chunk, while the window the association advertised at set-up stays as it was:
 //
 //   - to the size of the messages read: the buffer is cut so that the queue, full of
-//     messages of that size, holds at most what the set-up buffer holds of large ones,
-//     in true cost (the cost model's overhead per message);
+//     messages of that size, holds at most queueBudget of true cost (payload and the
+//     cost model's overhead per message). Until the first message is read it is cut for
+//     the smallest messages;
 //   - while the pipe waits for quota, to just above what the queue holds: the next
 //     chunk to arrive then closes the window (Linux announces a zero window once the
 //     queue reaches SO_RCVBUF), so nothing more piles up while the pipe cannot read.
@@ -49,70 +49,85 @@ func putScratch(b *[]byte) {
 // the association: while the pipe waits, the buffer is therefore set just above the
 // queue, even if that raises it, never below.
 type srcBuffer struct {
-	setup   int  // SO_RCVBUF as the kernel kept it at set-up: the most ever set; 0 until known
-	applied int  // SO_RCVBUF as the kernel keeps it now
-	size    int  // payload size the buffer is cut for: smaller messages lower it at once, larger raise it slowly
-	frozen  bool // lowered to what the queue holds while the pipe waits
-	broken  bool // the socket refused; leave it alone
+	budget   int64 // true cost the queue may hold; 0 until start
+	overhead int64 // the cost model's overhead per message
+	applied  int   // SO_RCVBUF as the kernel keeps it now
+	size     int   // payload size the buffer is cut for: smaller messages lower it at once, larger raise it slowly
+	frozen   bool  // set to what the queue holds while the pipe waits
+	broken   bool  // the socket refused; leave it alone
 }
+
+// queueBudget is the true cost a pipe's source queue may hold for an association with
+// the given quota: a quarter of it. The relay's sockets are set up with a receive buffer
+// of that size (the kernel doubles what frontOptions asks), which is what Linux counts
+// for as many bytes of large messages.
+func queueBudget(quota int64) int64 { return quota / 4 }
 
 // minRecvBuffer is the smallest SO_RCVBUF Linux keeps (SOCK_MIN_RCVBUF: 2048 bytes and
 // an sk_buff); below it setting the buffer changes nothing.
 const minRecvBuffer = 2304
 
-// observe adapts c's receive buffer to a message of n payload bytes just read from it;
-// overhead is the cost model's per-message overhead.
-func (b *srcBuffer) observe(c *sctpsock.Conn, n int, overhead int64) {
-	if !b.ready(c) {
+// minCut is the least a receive buffer is cut to for small messages. When a closed
+// window reopens, the producer sends everything it has outstanding at once (a local
+// sender on default buffers: ~200 small messages, ~48 KB as Linux counts them here);
+// what does not fit below SO_RCVBUF is dropped and waits for the producer's
+// retransmission timer, which backs off from 1 s. A buffer below the burst lets each
+// round deliver only its size, and the association crawls.
+const minCut = 64 << 10
+
+// cutRecvBuffer cuts c's receive buffer for the smallest messages: for a front socket
+// just accepted, whose pipe starts only once the upstream association is up, while
+// the application may already be sending.
+func cutRecvBuffer(c *sctpsock.Conn, quota, overhead int64) {
+	b := srcBuffer{budget: queueBudget(quota), overhead: overhead}
+	b.set(c, b.cut())
+}
+
+// start cuts c's receive buffer for the smallest messages; observe then follows the
+// messages read.
+func (b *srcBuffer) start(c *sctpsock.Conn, budget, overhead int64) {
+	b.budget, b.overhead = budget, overhead
+	if budget <= 0 {
+		b.broken = true // no quota: nothing to size the buffer from
+		return
+	}
+	b.set(c, b.cut())
+}
+
+// observe adapts c's receive buffer to a message of n payload bytes just read from it.
+func (b *srcBuffer) observe(c *sctpsock.Conn, n int) {
+	if b.broken || b.budget == 0 {
 		return
 	}
 	if n < b.size {
 		b.size = n
 	} else {
-		b.size += (n - b.size) / 16
+		b.size += (n - b.size + 15) / 16
 	}
-	want := b.cut(overhead)
+	want := b.cut()
 	if d := want - b.applied; d > b.applied/8 || -d > b.applied/8 {
 		b.set(c, want)
 	}
 }
 
 // cut is the receive buffer, in the kernel's counted bytes, at which a queue of
-// messages of b.size payload bytes holds as much true cost as the set-up buffer holds
-// of large messages.
-func (b *srcBuffer) cut(overhead int64) int {
+// messages of b.size payload bytes holds b.budget of true cost.
+func (b *srcBuffer) cut() int {
 	s := int64(b.size)
-	n := int64(b.setup) * (s + rxCountedPerChunk) / (s + overhead)
-	return int(min(max(n, minRecvBuffer), int64(b.setup)))
+	n := b.budget * (s + rxCountedPerChunk) / (s + b.overhead)
+	return int(min(max(n, minCut), b.budget))
 }
 
-func (b *srcBuffer) ready(c *sctpsock.Conn) bool {
-	if b.broken {
-		return false
-	}
-	if b.setup == 0 {
-		n, err := recvBuffer(c)
-		if err != nil || n <= minRecvBuffer {
-			b.broken = true
-			return false
-		}
-		b.setup, b.applied, b.size = n, n, math.MaxInt32
-	}
-	return true
-}
-
-// freeze lowers c's receive buffer to just above what its queue holds, while the pipe
+// freeze sets c's receive buffer to just above what its queue holds, while the pipe
 // waits for quota: one or two more messages close the window.
 func (b *srcBuffer) freeze(c *sctpsock.Conn) {
-	if !b.ready(c) || b.frozen {
+	if b.broken || b.budget == 0 || b.frozen {
 		return
 	}
 	queued, err := recvQueued(c)
 	if err != nil {
 		return
 	}
-	// Set it even above the buffer applied: a queue already over it (the buffer was
-	// cut while messages were arriving) drops what arrives without closing the window.
 	prev := b.applied
 	b.set(c, queued+2*(min(b.size, 64<<10)+rxCountedPerChunk))
 	b.applied, b.frozen = prev, true // restored by thaw

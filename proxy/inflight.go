@@ -10,8 +10,13 @@ import (
 )
 
 // settleEvery is how often a pipe whose account is full asks the kernel what it still
-// holds; acknowledgements arriving in between free nothing until then.
-const settleEvery = 2 * time.Millisecond
+// holds; acknowledgements arriving in between free nothing until then. While asking
+// frees nothing (the receiver has stalled) the pipe asks less and less often, down to
+// every settleAtMost: each question about a local receiver reads /proc.
+const (
+	settleEvery  = 2 * time.Millisecond
+	settleAtMost = 32 * time.Millisecond
+)
 
 // inflight remembers the messages a pipe wrote that the kernel may still hold, oldest
 // first, so their charges are released when the kernel lets them go and not before.
@@ -85,10 +90,9 @@ func (f *inflight) grow() {
 // messages a local receiver's queue still counts receiverRx bytes for (RX_QUEUE). The
 // newest extra messages are kept whatever the kernel said: those pushed after it was
 // asked.
-func (f *inflight) release(kernelChunks int, receiverRx int64, extra int) {
+func (f *inflight) release(kernelChunks int, receiverRx int64, extra int) (freed int64) {
 	f.mu.Lock()
 	keep := f.held(kernelChunks, receiverRx) + extra
-	var freed int64
 	for f.n > keep {
 		m := f.entries[f.head]
 		f.head = (f.head + 1) % len(f.entries)
@@ -101,6 +105,7 @@ func (f *inflight) release(kernelChunks int, receiverRx int64, extra int) {
 	if freed > 0 {
 		f.acct.Release(freed)
 	}
+	return freed
 }
 
 // held is how many of the newest messages make up the last chunks chunks plus, before
@@ -142,13 +147,13 @@ func (f *inflight) mark() uint64 {
 // releases the charges of the rest. dst may be nil once its send queue is known
 // empty. rxq, the receive queues of the host, is read from /proc when nil; when given,
 // it must have been read after mark returned since: the messages pushed since then may
-// be missing from it, so they are kept.
-func (f *inflight) settle(dst *sctpsock.Conn, rxq map[sctpsock.PortPair]int64, since uint64) {
+// be missing from it, so they are kept. It returns the bytes released.
+func (f *inflight) settle(dst *sctpsock.Conn, rxq map[sctpsock.PortPair]int64, since uint64) int64 {
 	chunks := 0
 	if dst != nil {
 		st, err := dst.Status()
 		if err != nil {
-			return // the association is ending; Close releases everything
+			return 0 // the association is ending; Close releases everything
 		}
 		chunks = int(st.Unacked) + int(st.Pending)
 	}
@@ -158,14 +163,14 @@ func (f *inflight) settle(dst *sctpsock.Conn, rxq map[sctpsock.PortPair]int64, s
 		if rxq == nil {
 			var err error
 			if rxq, err = sctpsock.ReceiveQueues(); err != nil {
-				return
+				return 0
 			}
 		} else {
 			extra = int(f.mark() - since)
 		}
 		rx = rxq[*f.receiver]
 	}
-	f.release(chunks, rx, extra)
+	return f.release(chunks, rx, extra)
 }
 
 // heavy reports whether the charges held reach a quarter of the account's limit.
@@ -181,16 +186,16 @@ func (f *inflight) empty() bool {
 	return f.n == 0
 }
 
-// chargeWithin charges cost, waiting at most settleEvery while this pipe still has
-// messages in flight (the caller then settles and retries), or until ctx ends otherwise.
-func (f *inflight) chargeWithin(ctx context.Context, acct *quota.Account, cost int64) error {
+// chargeWithin charges cost, waiting at most wait while this pipe still has messages
+// in flight (the caller then settles and retries), or until ctx ends otherwise.
+func (f *inflight) chargeWithin(ctx context.Context, acct *quota.Account, cost int64, wait time.Duration) error {
 	if ok, err := acct.TryCharge(cost); ok || err != nil {
 		return err
 	}
 	if f.empty() {
 		return acct.Charge(ctx, cost)
 	}
-	cctx, cancel := context.WithTimeout(ctx, settleEvery)
+	cctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	return acct.Charge(cctx, cost)
 }

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -46,6 +47,7 @@ func (p *pipe) between(f func()) {
 // run relays until src ends (io.EOF), an error, or the association is closed. While
 // src has nothing to read the pipe holds no buffer.
 func (p *pipe) run(ctx context.Context) error {
+	p.srcBuf.start(p.src, queueBudget(p.acct.Limit()), p.cost.PerMessage())
 	for {
 		if err := p.src.WaitReadable(); err != nil {
 			return &legError{leg: p.srcLeg(), op: "read", err: err}
@@ -59,11 +61,19 @@ func (p *pipe) run(ctx context.Context) error {
 	}
 }
 
-// drain relays every message src has ready, with one borrowed buffer.
+// drain relays every message src has ready, with one borrowed buffer, given back while
+// a message waits for quota (see relay).
 func (p *pipe) drain(ctx context.Context) error {
-	b := getScratch()
-	defer putScratch(b)
+	var b *[]byte
+	defer func() {
+		if b != nil {
+			putScratch(b)
+		}
+	}()
 	for {
+		if b == nil {
+			b = getScratch()
+		}
 		m, err := p.src.TryReadMsg(*b)
 		if errors.Is(err, sctpsock.ErrWouldBlock) {
 			return nil
@@ -80,21 +90,32 @@ func (p *pipe) drain(ctx context.Context) error {
 			}
 			continue
 		}
-		if err := p.relay(ctx, m); err != nil {
+		if err := p.relay(ctx, m, &b); err != nil {
 			return err
 		}
 	}
 }
 
-// relay charges one message and writes it to dst.
-func (p *pipe) relay(ctx context.Context, m sctpsock.Msg) error {
+// relay charges one message and writes it to dst. m.Data is in the read buffer *b;
+// if the charge has to wait, the message is copied out and the buffer given back
+// (*b = nil), so that a pipe blocked on its quota holds its message, not a buffer.
+func (p *pipe) relay(ctx context.Context, m sctpsock.Msg, b **[]byte) error {
 	if m.Stream >= p.dstStreams {
 		return &streamError{dir: p.dir, stream: m.Stream, have: p.dstStreams}
 	}
-	p.srcBuf.observe(p.src, len(m.Data), p.cost.PerMessage())
+	p.srcBuf.observe(p.src, len(m.Data))
 	cost := p.cost.Cost(len(m.Data))
-	if err := p.charge(ctx, cost); err != nil {
-		return err
+	ok, err := p.acct.TryCharge(cost)
+	if err != nil {
+		return chargeErr(cost, err)
+	}
+	if !ok {
+		m.Data = bytes.Clone(m.Data)
+		putScratch(*b)
+		*b = nil
+		if err := p.wait(ctx, cost); err != nil {
+			return err
+		}
 	}
 	if err := p.dst.WriteMsg(m); err != nil {
 		p.acct.Release(cost)
@@ -113,25 +134,27 @@ func (p *pipe) relay(ctx context.Context, m sctpsock.Msg) error {
 	return nil
 }
 
-// charge blocks until cost fits the account. While it waits it asks the kernel what it
+// wait blocks until cost fits the account. While it waits it asks the kernel what it
 // still holds of earlier messages, so acknowledged ones give their charge back, and
 // src's receive buffer is held at what its queue holds, so that the producer is stopped
 // by SCTP's window instead of filling the queue (see srcBuffer).
-func (p *pipe) charge(ctx context.Context, cost int64) error {
-	if ok, err := p.acct.TryCharge(cost); ok || err != nil {
-		return chargeErr(cost, err)
-	}
+func (p *pipe) wait(ctx context.Context, cost int64) error {
 	p.srcBuf.freeze(p.src)
 	defer p.srcBuf.thaw(p.src)
+	wait := settleEvery
 	for {
-		err := p.held.chargeWithin(ctx, p.acct, cost)
+		err := p.held.chargeWithin(ctx, p.acct, cost, wait)
 		if err == nil {
 			return nil
 		}
 		if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
 			return chargeErr(cost, err)
 		}
-		p.held.settle(p.dst, nil, 0)
+		if p.held.settle(p.dst, nil, 0) > 0 {
+			wait = settleEvery
+		} else {
+			wait = min(2*wait, settleAtMost)
+		}
 	}
 }
 

@@ -32,15 +32,17 @@ type Relay struct {
 	nextID   atomic.Uint64
 	wg       sync.WaitGroup // one per association, from accept to end
 	draining atomic.Bool    // retired: no more accepts, every association drains
+	dialing  chan struct{}  // one slot per upstream connect in progress (see dial)
 	totals   totals
 }
 
 func newRelay(cfg config.Relay, global *quota.Budget, cost quota.CostModel, log hclog.Logger) *Relay {
 	r := &Relay{
-		log:    log.Named(cfg.Name),
-		cost:   cost,
-		budget: quota.NewBudget(cfg.Name, cfg.Quota.Socket, global),
-		assocs: make(map[uint64]*association),
+		log:     log.Named(cfg.Name),
+		cost:    cost,
+		budget:  quota.NewBudget(cfg.Name, cfg.Quota.Socket, global),
+		assocs:  make(map[uint64]*association),
+		dialing: make(chan struct{}, maxDialing),
 	}
 	r.cfg.Store(&cfg)
 	return r
@@ -65,9 +67,10 @@ func (r *Relay) frontOptions(cfg *config.Relay) sctpsock.Options {
 		NoDelay:      cfg.NoDelay,
 		MaxMessage:   int(cfg.MaxMessage),
 		// The kernel doubles both. The send buffer holds what the quota admits; the
-		// receive buffer (whose truesize accounting closes the window) half of it.
+		// receive buffer what a pipe's source queue may hold of large messages (the
+		// window offered is half of it), and pipes cut it for small ones (srcBuffer).
 		SendBuffer: int(cfg.Quota.Association / 2),
-		RecvBuffer: int(cfg.Quota.Association / 4),
+		RecvBuffer: int(queueBudget(cfg.Quota.Association) / 2),
 		Events:     relayEvents,
 	}
 }
@@ -107,6 +110,7 @@ func (r *Relay) acceptLoop(ctx context.Context) {
 			continue
 		}
 		r.totals.accepted.Add(1)
+		cutRecvBuffer(front, r.cfg.Load().Quota.Association, r.cost.PerMessage())
 		r.wg.Add(1)
 		go r.handle(ctx, front)
 	}

@@ -6,13 +6,17 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sctpguard/sctpguard/admin"
+	"github.com/sctpguard/sctpguard/diag"
 	"github.com/sctpguard/sctpguard/sctpsock"
 )
 
@@ -20,10 +24,19 @@ import (
 // messages (SCTP_NODELAY) toward a receiver on this host with SO_RCVBUF = 8 MiB that
 // does not read. Direct, the kernel holds ~130 MB per association. Through sctpguard
 // (quota 1 MiB per association, 16 MiB global) the receiver's queue must stay within
-// the quota, sctpguard's charge within the quota, and the senders must block. Then the
-// receiver reads: every message arrives once, in order, and the held bytes return to 0.
+// the quota, sctpguard's charge within the quota, the senders must block, and the host
+// must hold at most 2 MiB per association. Then the receiver reads: every message
+// arrives once, in order, and the held bytes return to 0.
 func TestSeedScenario(t *testing.T) {
-	const assocs = 4
+	for _, n := range []int{4, 16} {
+		t.Run(fmt.Sprintf("assocs=%d", n), func(t *testing.T) { seedScenario(t, n) })
+	}
+}
+
+// perAssoc is the issue's target: host memory per association through sctpguard.
+const perAssoc = 2 << 20
+
+func seedScenario(t *testing.T, assocs int) {
 	const quota = 1 << 20
 	var mu sync.Mutex
 	var receivers []*sctpsock.Conn
@@ -39,7 +52,11 @@ func TestSeedScenario(t *testing.T) {
 }
 quota {
   global = "16MiB"`))
+	quiesce()
 	before := memAvailable(t)
+	memBefore := meminfo(t)
+	memBefore["rss sctpguard"], memBefore["rss test"] = rss(g.pid()), rss(os.Getpid())
+	snmpBefore := sctpSNMP()
 	senders := make([]*sctpsock.Conn, assocs)
 	sent := make([]int, assocs)
 	var wg sync.WaitGroup
@@ -49,7 +66,9 @@ quota {
 		go func() { defer wg.Done(); sent[i] = floodUntilBlocked(senders[i]) }()
 	}
 	wg.Wait()
+	quiesce()
 	used := before - memAvailable(t)
+	slab := meminfo(t)["Slab"] - memBefore["Slab"]
 	st := guardStatus(t, g)
 	rxq, err := sctpsock.ReceiveQueues()
 	if err != nil {
@@ -62,7 +81,14 @@ quota {
 		rxTotal += rxq[sctpsock.PortPair{Local: l[0].Port(), Remote: p[0].Port()}]
 	}
 	t.Logf("senders blocked after %v messages; receivers hold %d B; host memory used %.1f MB (%.2f MB per association)",
-		sent, rxTotal, float64(used)/1e6, float64(used)/1e6/assocs)
+		sent, rxTotal, float64(used)/1e6, float64(used)/1e6/float64(assocs))
+	var relayed []uint64
+	for _, a := range st.Associations {
+		relayed = append(relayed, a.MsgsToUpstream)
+	}
+	t.Logf("sctpguard relayed %v of them", relayed)
+	logBreakdown(t, g, up.addr.Port(), memBefore)
+	logSNMP(t, snmpBefore)
 	if len(st.Associations) != assocs {
 		t.Fatalf("status lists %d associations, want %d", len(st.Associations), assocs)
 	}
@@ -71,18 +97,42 @@ quota {
 			t.Errorf("association %d holds %d B toward the stalled receiver, want 0 < held <= %d", a.ID, a.HeldToUpstream, quota)
 		}
 	}
-	if rxTotal > assocs*(quota+64<<10) {
+	if rxTotal > int64(assocs)*(quota+64<<10) {
 		t.Errorf("the stalled receivers hold %d B, more than %d associations × quota", rxTotal, assocs)
 	}
-	// Direct, the same flood costs ~130 MB per association (the brief). What
-	// sctpguard bounds is its own charge and the receiver's queue (checked above);
-	// the senders' own send buffers are theirs (see the README), so the host total is
-	// only checked against a bound that an unguarded path blows through fourfold.
-	if used > assocs*32<<20 {
-		t.Errorf("host memory used %d B, more than 32 MiB per association", used)
+	// Direct, the same flood costs ~130 MB per association (the brief). The kernel's
+	// part (slab: every queue on the path, the senders' own send buffers included)
+	// must meet the target; so must the host total, which also holds what the
+	// processes grow by whatever the number of associations (sctpguard's Go heap
+	// growing to its first collection goal, the test's own goroutines): 16
+	// associations amortize that, fewer are allowed it on top.
+	if slab > int64(assocs)*perAssoc {
+		t.Errorf("kernel slab grew %.1f MB, more than %d associations × 2 MiB", float64(slab)/1e6, assocs)
+	}
+	limit := int64(assocs) * perAssoc
+	if assocs < 16 {
+		limit += processAllowance
+	}
+	if used > limit {
+		t.Errorf("host memory used %.1f MB, more than %.1f MB", float64(used)/1e6, float64(limit)/1e6)
 	}
 	drainReceivers(t, receivers, sent)
 	waitHeldZero(t, g)
+}
+
+// processAllowance is what the sctpguard and test processes may grow by in the seed
+// scenario whatever the number of associations (measured: 4 to 8 MB for sctpguard,
+// whose Go heap grows to its first collection goal and keeps the pages, 1 to 3 MB
+// for the test).
+const processAllowance = 8 << 20
+
+// quiesce returns the test process's free memory to the kernel and drops the page
+// cache, so that MemAvailable moves with what the scenario holds.
+func quiesce() {
+	runtime.GC()
+	debug.FreeOSMemory()
+	syscall.Sync()
+	os.WriteFile("/proc/sys/vm/drop_caches", []byte("3\n"), 0)
 }
 
 // floodUntilBlocked sends 1-byte messages numbered by PPID until a send has waited
@@ -201,4 +251,138 @@ func memAvailable(t *testing.T) int64 {
 	}
 	t.Fatal("no MemAvailable in /proc/meminfo")
 	return 0
+}
+
+// logBreakdown logs where the memory of the seed scenario sits: the kernel's
+// queues of every socket by role (sock_diag), the slab and sctpguard's own
+// resident memory, so that a change to the relay shows what it moved.
+func logBreakdown(t *testing.T, g *guard, receiverPort uint16, before map[string]int64) {
+	t.Helper()
+	entries, err := diag.Dump()
+	if err != nil {
+		t.Logf("breakdown: %v", err)
+		return
+	}
+	type sum struct {
+		n                                 int
+		rq, wq, rmem, wmem, queued, drops int64
+		rcvbuf, sndbuf, rwnd, peerRwnd    int64
+	}
+	roles := map[string]*sum{}
+	order := []string{"sender", "guard front", "guard upstream", "receiver"}
+	for _, r := range order {
+		roles[r] = &sum{}
+	}
+	guardPort := g.addr.Port()
+	for _, e := range entries {
+		if e.Kind != diag.KindAssoc || e.Mem == nil {
+			continue
+		}
+		var role string
+		switch {
+		case e.Dst.Port() == guardPort:
+			role = "sender"
+		case e.Src.Port() == guardPort:
+			role = "guard front"
+		case e.Dst.Port() == receiverPort:
+			role = "guard upstream"
+		case e.Src.Port() == receiverPort:
+			role = "receiver"
+		default:
+			continue
+		}
+		s := roles[role]
+		s.n++
+		s.rq += int64(e.RQueue)
+		s.wq += int64(e.WQueue)
+		s.rmem += int64(e.Mem.RmemAlloc)
+		s.wmem += int64(e.Mem.WmemAlloc)
+		s.queued += int64(e.Mem.WmemQueued)
+		s.drops += int64(e.Mem.Drops)
+		s.rcvbuf += int64(e.Mem.RcvBuf)
+		s.sndbuf += int64(e.Mem.SndBuf)
+		if e.Info != nil {
+			s.rwnd += int64(e.Info.Rwnd)
+			s.peerRwnd += int64(e.Info.PeerRwnd)
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-15s %3s %10s %10s %10s %10s %10s %9s %9s %9s %9s %6s\n",
+		"role", "n", "rqueue", "wqueue", "rmem", "wmem", "wqueued", "rcvbuf", "sndbuf", "rwnd", "peerrwnd", "drops")
+	for _, r := range order {
+		s := roles[r]
+		fmt.Fprintf(&b, "%-15s %3d %10d %10d %10d %10d %10d %9d %9d %9d %9d %6d\n",
+			r, s.n, s.rq, s.wq, s.rmem, s.wmem, s.queued, s.rcvbuf, s.sndbuf, s.rwnd, s.peerRwnd, s.drops)
+	}
+	after := meminfo(t)
+	for _, k := range []string{"MemAvailable", "MemFree", "Slab", "SUnreclaim", "AnonPages", "Cached", "Shmem", "KernelStack", "PageTables", "Percpu"} {
+		fmt.Fprintf(&b, "%s %+.1f MB  ", k, float64(after[k]-before[k])/1e6)
+	}
+	fmt.Fprintf(&b, "\nRSS growth: sctpguard %+.1f MB, test process %+.1f MB\n",
+		float64(rss(g.pid())-before["rss sctpguard"])/1e6, float64(rss(os.Getpid())-before["rss test"])/1e6)
+	t.Logf("where the memory is (sums over associations, bytes):\n%s", b.String())
+}
+
+// meminfo is /proc/meminfo, in bytes.
+func meminfo(t *testing.T) map[string]int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]int64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		if err == nil {
+			m[k] = n << 10
+		}
+	}
+	return m
+}
+
+// rss is the resident memory of process pid, in bytes; 0 if unknown.
+func rss(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// sctpSNMP is the host's SCTP counters (/proc/net/sctp/snmp).
+func sctpSNMP() map[string]int64 {
+	m := map[string]int64{}
+	b, err := os.ReadFile("/proc/net/sctp/snmp")
+	if err != nil {
+		return m
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 2 {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			m[f[0]] = n
+		}
+	}
+	return m
+}
+
+// logSNMP logs the SCTP counters that tell dropped and retransmitted chunks, as they
+// changed since before.
+func logSNMP(t *testing.T, before map[string]int64) {
+	t.Helper()
+	after := sctpSNMP()
+	var b strings.Builder
+	for _, k := range []string{"SctpInDataChunkDiscards", "SctpT3Retransmits", "SctpFastRetransmits", "SctpInPktDiscards", "SctpOutCtrlChunks", "SctpInCtrlChunks"} {
+		fmt.Fprintf(&b, "%s %+d  ", k, after[k]-before[k])
+	}
+	t.Logf("SCTP counters: %s", b.String())
 }
