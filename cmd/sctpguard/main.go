@@ -29,6 +29,7 @@ func commands() []command {
 		{"check", "validate a configuration file and audit the kernel", checkCmd},
 		{"status", "show every association of the running daemon", statusCmd},
 		{"reload", "make the running daemon re-read its configuration", reloadCmd},
+		{"calibrate", "measure this kernel's memory per message and print the cost line", calibrateCmd},
 		{"version", "print the version", versionCmd},
 	}
 }
@@ -70,6 +71,7 @@ Commands:
 Examples:
   sctpguard run -c /etc/sctpguard/sctpguard.hcl
   sctpguard check -c ./sctpguard.hcl
+  sctpguard calibrate
   sctpguard status
   sctpguard reload
   sctpguard version
