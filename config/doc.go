@@ -97,11 +97,16 @@
 // The path block tunes how fast a dead path is noticed, on both legs of
 // every association of the relay: a multi-homed association (several
 // listen or upstream addresses) moves its traffic to another path about
-// one RTO after a path stops answering, and back once a heartbeat to the
-// failed path is answered. Linux's defaults make that take seconds to
-// minutes; rto_min = "100ms", rto_max = "1s", heartbeat_interval = "1s"
-// make it take well under two seconds on a LAN, at the cost of spurious
-// retransmissions on a path whose round trip nears rto_min. Durations are
+// one RTO after a path stops answering, marks the path unreachable after
+// max_retransmissions more timeouts, and uses it again once a heartbeat to
+// it is answered. With Linux's defaults that takes seconds to minutes. In
+// the integration test on veth (TestFailover), heartbeat_interval =
+// "200ms", max_retransmissions = 2, rto_initial = "200ms", rto_min =
+// "100ms", rto_max = "400ms" stopped deliveries for at most half a second
+// when the primary path went down, declared it unreachable after about
+// 1.3s and used it again within about half a second of its return. An
+// rto_min near the path's round trip, or below the peer's delayed-SACK
+// timer (200ms on Linux), costs spurious retransmissions. Durations are
 // whole milliseconds. Every setting left out keeps the kernel's default
 // (net.sctp.*). The first upstream address is the primary path.
 // Associations keep the settings they started with across a reload.
