@@ -50,18 +50,21 @@ type association struct {
 	draining atomic.Bool  // the daemon is stopping: see drain
 
 	pathEvents atomic.Uint64 // path state changes on either leg (see pathEvent)
+	pipes      pipesStop     // ends both pipes when the association is aborted
 }
 
 // run relays both directions until both have ended, then closes both legs and logs
 // one line with what was relayed and why it ended.
 // When ctx ends the association is aborted at once.
 func (a *association) run(ctx context.Context) {
+	ctx, cancel := a.pipes.context(ctx)
+	defer cancel()
 	stop := context.AfterFunc(ctx, func() { a.abort(endDrain, nil) })
 	defer stop()
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go a.runPipe(ctx, a.toUp, &wg)
-	go a.runPipe(ctx, a.toFront, &wg)
+	a.runPipe(ctx, a.toFront, &wg) // in this goroutine: one stack fewer per association
 	wg.Wait()
 	a.front.Close()
 	a.up.Close()
@@ -71,7 +74,7 @@ func (a *association) run(ctx context.Context) {
 	a.logEnd()
 }
 
-// runPipe is one direction's goroutine; its end decides the association's fate.
+// runPipe runs one direction; its end decides the association's fate.
 func (a *association) runPipe(ctx context.Context, p *pipe, wg *sync.WaitGroup) {
 	defer wg.Done()
 	err := p.run(ctx)
@@ -127,6 +130,7 @@ func (a *association) abort(reason string, cause error) {
 		}
 		a.front.Abort()
 		a.up.Abort()
+		a.pipes.stop() // a pipe waiting for quota the aborted leg held would wait forever
 	})
 }
 

@@ -56,15 +56,13 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front *sctpsock.Con
 	opts.MaxInStreams = max(cfg.Streams, fst.OutStreams)
 	opts.InitTimeout = cfg.ConnectTimeout
 	opts.Path = pathOptions(cfg)
-	if err := front.SetPathOptions(opts.Path); err != nil {
-		// The listener does not carry them (and a reload may have changed them since
-		// it opened): the front leg gets the relay's current ones here, before its
-		// first message is relayed.
-		return nil, fmt.Errorf("front path settings: %w", err)
+	// If sctpguard dies, both peers must see ABORT: a graceful SHUTDOWN would tell
+	// them that everything they sent was relayed.
+	opts.AbortOnExit = true
+	if err := setupFront(front, opts); err != nil {
+		return nil, err
 	}
-	dctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
-	defer cancel()
-	up, err := sctpsock.Dial(dctx, nil, cfg.Upstream, opts)
+	up, err := r.dial(ctx, cfg, opts)
 	if err != nil {
 		return nil, &refusedError{reason: endUnreachable, err: fmt.Errorf("upstream unreachable: %w", err)}
 	}
@@ -88,6 +86,25 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front *sctpsock.Con
 	a.toUp.onNotify = func(n *sctpsock.Notification) error { return a.notify("front", n, a.toFront.held) }
 	a.toFront.onNotify = func(n *sctpsock.Notification) error { return a.notify("upstream", n, a.toUp.held) }
 	return a, nil
+}
+
+// maxDialing bounds a relay's upstream connects in progress. A burst of accepted
+// associations would otherwise start as many connects at once, each polling its
+// state, and starve one another past connect_timeout.
+const maxDialing = 64
+
+// dial connects to upstream once one of the relay's maxDialing slots is free; the
+// wait for a slot does not count against connect_timeout.
+func (r *Relay) dial(ctx context.Context, cfg *config.Relay, opts sctpsock.Options) (*sctpsock.Conn, error) {
+	select {
+	case r.dialing <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-r.dialing }()
+	dctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
+	defer cancel()
+	return sctpsock.Dial(dctx, nil, cfg.Upstream, opts)
 }
 
 // openAccounts opens the association's quota account for each direction.

@@ -56,7 +56,7 @@ func newInflight(acct *quota.Account, frag uint32) *inflight {
 	if frag == 0 {
 		frag = 1452
 	}
-	return &inflight{acct: acct, entries: make([]heldMsg, 64), frag: int(frag)}
+	return &inflight{acct: acct, frag: int(frag)} // the ring is allocated on first use: idle associations hold none
 }
 
 // push records a message of payload bytes just written, charged at cost.
@@ -78,7 +78,7 @@ func (f *inflight) push(cost int64, payload int) {
 }
 
 func (f *inflight) grow() {
-	e := make([]heldMsg, 2*len(f.entries))
+	e := make([]heldMsg, max(16, 2*len(f.entries)))
 	for i := 0; i < f.n; i++ {
 		e[i] = f.entries[(f.head+i)%len(f.entries)]
 	}

@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"fmt"
+
 	"github.com/sctpguard/sctpguard/admin"
 	"github.com/sctpguard/sctpguard/config"
 	"github.com/sctpguard/sctpguard/sctpsock"
@@ -15,6 +17,19 @@ func pathOptions(cfg *config.Relay) sctpsock.PathOptions {
 		RTOMin:             cfg.Path.RTOMin,
 		RTOMax:             cfg.Path.RTOMax,
 	}
+}
+
+// setupFront gives an accepted front association what the listener's options do not
+// carry (and a reload may have changed since it opened): the relay's current path
+// settings and abort on exit, before its first message is relayed.
+func setupFront(front *sctpsock.Conn, o sctpsock.Options) error {
+	if err := front.SetAbortOnExit(o.AbortOnExit); err != nil {
+		return fmt.Errorf("front: %w", err)
+	}
+	if err := front.SetPathOptions(o.Path); err != nil {
+		return fmt.Errorf("front path settings: %w", err)
+	}
+	return nil
 }
 
 // pathEvent logs a path's change of state on one leg (SCTP_PEER_ADDR_CHANGE)

@@ -106,6 +106,12 @@ func (p *pipe) relay(ctx context.Context, m sctpsock.Msg, b **[]byte) error {
 	p.srcBuf.observe(p.src, len(m.Data))
 	cost := p.cost.Cost(len(m.Data))
 	ok, err := p.acct.TryCharge(cost)
+	if !ok && err == nil && p.held.settle(p.dst, nil, 0) > 0 {
+		// What the kernel has let go since the last question may make room: ask
+		// before waiting, and before competing with other associations for
+		// what is beyond this one's reserve.
+		ok, err = p.acct.TryCharge(cost)
+	}
 	if err != nil {
 		return chargeErr(cost, err)
 	}

@@ -27,15 +27,16 @@ const minReadBuffer = 4096
 // in one goroutine while WriteMsg runs in another; Close, Abort, Shutdown,
 // Status and the deadline setters may be called from any goroutine.
 type Conn struct {
-	f        *os.File
-	rc       syscall.RawConn
-	maxMsg   int
-	closed   atomic.Bool
-	readErr  error // sticky: reading cannot resume mid-message
-	rd       readState
-	wr       writeState
-	pfd      [1]unix.PollFd // WaitReadable's poll set
-	waitStep func(fd uintptr) bool
+	f           *os.File
+	rc          syscall.RawConn
+	maxMsg      int
+	abortOnExit atomic.Bool // SO_LINGER is set to abort; Close clears it first
+	closed      atomic.Bool
+	readErr     error // sticky: reading cannot resume mid-message
+	rd          readState
+	wr          writeState
+	pfd         [1]unix.PollFd // WaitReadable's poll set
+	waitStep    func(fd uintptr) bool
 }
 
 // readState is the reader's state, kept in the Conn so that the poller
@@ -78,6 +79,7 @@ func newConn(fd int, o Options) (*Conn, error) {
 		return nil, err
 	}
 	c := &Conn{f: f, rc: rc, maxMsg: o.maxMessage()}
+	c.abortOnExit.Store(o.AbortOnExit)
 	c.rd.step = c.readStep
 	c.waitStep = c.pollReadable
 	c.wr.step = c.writeStep
@@ -398,19 +400,11 @@ func (c *Conn) Shutdown() error {
 // Abort ends the association at once with ABORT, dropping queued data, and
 // closes the Conn. The peer's reads fail with ErrAborted.
 func (c *Conn) Abort() error {
-	var serr error
-	linger := unix.Linger{Onoff: 1, Linger: 0}
-	err := c.rc.Control(func(fd uintptr) {
-		serr = unix.SetsockoptLinger(int(fd), unix.SOL_SOCKET, unix.SO_LINGER, &linger)
-	})
-	if err == nil {
-		err = serr
-	}
-	if err != nil {
-		c.Close()
+	if err := c.setLinger(true); err != nil {
+		c.close()
 		return c.opErr("abort", err)
 	}
-	return c.Close()
+	return c.close()
 }
 
 // Close closes the socket and unblocks a pending ReadMsg or WriteMsg with an
@@ -418,6 +412,39 @@ func (c *Conn) Abort() error {
 // association gracefully (SHUTDOWN after queued data), but with ABORT if
 // received data was left unread.
 func (c *Conn) Close() error {
+	if c.abortOnExit.Load() && !c.closed.Load() {
+		c.setLinger(false) // a closed socket fails here, and Close reports it
+	}
+	return c.close()
+}
+
+// SetAbortOnExit sets Options.AbortOnExit on an open Conn: an accepted one has
+// the Listener's Options.
+func (c *Conn) SetAbortOnExit(on bool) error {
+	if err := c.setLinger(on); err != nil {
+		return c.opErr("abort on exit", err)
+	}
+	c.abortOnExit.Store(on)
+	return nil
+}
+
+// setLinger sets SO_LINGER with a zero timeout (close aborts), or clears it.
+func (c *Conn) setLinger(abort bool) error {
+	var serr error
+	linger := unix.Linger{}
+	if abort {
+		linger.Onoff = 1
+	}
+	err := c.rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptLinger(int(fd), unix.SOL_SOCKET, unix.SO_LINGER, &linger)
+	})
+	if err == nil {
+		err = serr
+	}
+	return err
+}
+
+func (c *Conn) close() error {
 	if c.closed.Swap(true) {
 		return fmt.Errorf("close: %w", net.ErrClosed)
 	}

@@ -50,6 +50,13 @@ type Options struct {
 	// notices a dead path and moves to another. The zero value keeps the
 	// kernel's defaults.
 	Path PathOptions
+	// AbortOnExit makes the kernel end the association with ABORT if the
+	// process dies (SIGKILL, a crash) without closing the Conn (SO_LINGER
+	// with a zero timeout). By default the kernel closes such a socket like
+	// Close, gracefully when nothing is left unread, and the peer takes
+	// SHUTDOWN to mean that everything it sent was taken care of. Close still
+	// ends gracefully; Abort aborts either way.
+	AbortOnExit bool
 }
 
 // DefaultEvents are the notifications subscribed to when Options.Events is

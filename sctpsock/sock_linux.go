@@ -137,6 +137,11 @@ func setBuffer(fd, opt, force, n int) error {
 // setupConnOptions sets what every connected socket needs; accepted sockets
 // get it again in case the kernel did not copy it from the listener.
 func setupConnOptions(fd int, o Options) error {
+	if o.AbortOnExit {
+		if err := unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1}); err != nil {
+			return fmt.Errorf("setsockopt SO_LINGER: %w", err)
+		}
+	}
 	if o.NoDelay {
 		if err := unix.SetsockoptInt(fd, sctp.SOL_SCTP, sctp.SCTP_NODELAY, 1); err != nil {
 			return fmt.Errorf("setsockopt SCTP_NODELAY: %w", err)
