@@ -31,9 +31,10 @@ lint:
 demo: setup
 	bash demo/demo.sh
 
-# The seed scenario's memory benchmark: direct vs socat vs sctpguard, one table.
+# The benchmarks, direct vs socat vs sctpguard in one VM boot: relay cost (throughput,
+# CPU per message, latency) and the seed scenario's memory, one table each.
 # make bench BENCH_FLAGS=-quick for a short smoke run; BENCH_FLAGS="-md FILE" also
-# writes the table as markdown.
+# writes the tables as markdown; BENCH_FLAGS="-only throughput" (or seed) runs one.
 BENCH_FLAGS ?=
 bench: setup
 	bash bench/run.sh $(BENCH_FLAGS)

@@ -1,19 +1,31 @@
 #!/usr/bin/env bash
-# run.sh runs the seed-scenario memory benchmark (make bench): 1-byte SCTP
-# messages toward a receiver that has stopped reading, sent directly, through
-# socat and through sctpguard, side by side in one boot of the test VM (or
-# natively where this kernel has SCTP). See bench/seed for the scenario.
+# run.sh runs sctpguard's benchmarks (make bench), each sending directly,
+# through socat and through sctpguard side by side, both in one boot of the
+# test VM (or natively where this kernel has SCTP):
 #
-#   bench/run.sh                  # 4 and 16 associations (~10 minutes in the VM)
-#   bench/run.sh -quick           # 2 associations, short caps: a smoke test
-#   bench/run.sh -md bench.md     # also write the table as markdown
+#   throughput  what relaying costs: messages/s and MB/s for 1 B to 64 KiB
+#               messages over 1 and 16 associations, the relay's CPU time per
+#               million messages, 100 B ping-pong p50/p99 (bench/throughput)
+#   seed        the seed scenario's memory: 1-byte SCTP messages toward a
+#               receiver that has stopped reading (bench/seed)
 #
-# Other flags go to the seed program (bench/seed -h lists them). BENCH_VM_MEM
-# sets the VM's memory in MiB (default 6144: 16 direct associations hold ~2 GB).
+#   bench/run.sh                  # both: ~7 + ~10 minutes in the VM
+#   bench/run.sh -quick           # both, short: a smoke test (~3 minutes)
+#   bench/run.sh -md bench.md     # also write both tables as markdown
+#   bench/run.sh -only throughput # one of them: throughput or seed
+#
+# Other flags go to the seed program (bench/seed -h lists them); flags for
+# the throughput program go in BENCH_THROUGHPUT_FLAGS, e.g.
+# BENCH_THROUGHPUT_FLAGS="-rounds 3 -sizes 100,1024" (bench/throughput -h).
+# BENCH_VM_MEM sets the VM's memory in MiB (default 6144: 16 direct
+# associations of the seed scenario hold ~2 GB). The exit status is non-zero
+# if either program failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 md=
+only=
+quick=
 args=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -21,6 +33,16 @@ while [ $# -gt 0 ]; do
 		[ $# -ge 2 ] || { echo "run.sh: -md needs a file" >&2; exit 2; }
 		md=$2
 		shift 2
+		;;
+	-only | --only)
+		[ $# -ge 2 ] || { echo "run.sh: -only needs throughput or seed" >&2; exit 2; }
+		case "$2" in throughput | seed) only=$2 ;; *) echo "run.sh: -only: $2 is not throughput or seed" >&2; exit 2 ;; esac
+		shift 2
+		;;
+	-quick | --quick)
+		quick=-quick
+		args+=("$1")
+		shift
 		;;
 	*)
 		args+=("$1")
@@ -38,23 +60,48 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 go build -o "$out/sctpguard" ./cmd/sctpguard
 go build -o "$out/seed" ./bench/seed
+go build -o "$out/throughput" ./bench/throughput
+
+# The guest runs one script: each program in turn, both statuses kept.
+tp=("$out/throughput" -guard "$out/sctpguard" ${quick:+"$quick"})
+[ -z "$md" ] || tp+=(-md -)
+read -r -a extra <<<"${BENCH_THROUGHPUT_FLAGS:-}"
+tp+=(${extra[@]+"${extra[@]}"})
+seed=("$out/seed" -guard "$out/sctpguard" ${args[@]+"${args[@]}"})
+{
+	echo '#!/usr/bin/env bash'
+	echo 'status=0'
+	[ "$only" = seed ] || echo "$(printf '%q ' "${tp[@]}") || status=1"
+	[ "$only" = throughput ] || echo "$(printf '%q ' "${seed[@]}") || status=1"
+	echo 'exit $status'
+} >"$out/bench.sh"
+chmod +x "$out/bench.sh"
 
 start=$(date +%s)
 set +e
-go run ./test/rig/vmrun -auto -mem "${BENCH_VM_MEM:-6144}" -timeout 30m -- \
-	"$out/seed" -guard "$out/sctpguard" "${args[@]}" | tee "$out/output"
+go run ./test/rig/vmrun -auto -mem "${BENCH_VM_MEM:-6144}" -timeout 45m -- "$out/bench.sh" | tee "$out/output"
 status=${PIPESTATUS[0]}
 set -e
 echo "bench: $(($(date +%s) - start)) s, exit status $status"
 
+# section NAME prints the markdown the program NAME framed in marker lines.
+section() {
+	sed -n "/^<!-- $1 benchmark: begin -->\$/,/^<!-- $1 benchmark: end -->\$/p" "$out/output" | sed '1d;$d'
+}
 if [ -n "$md" ]; then
-	sed -n '/^<!-- seed benchmark: begin -->$/,/^<!-- seed benchmark: end -->$/p' "$out/output" |
-		sed '1d;$d' >"$md"
-	if [ -s "$md" ]; then
-		echo "bench: markdown table written to $md"
-	else
-		echo "bench: no markdown table in the output; $md is empty" >&2
+	{
+		[ "$only" = seed ] || section throughput
+		[ -n "$only" ] || echo
+		[ "$only" = throughput ] || section seed
+	} >"$md"
+	missing=
+	if [ "$only" != seed ] && [ -z "$(section throughput)" ]; then missing+=" throughput"; fi
+	if [ "$only" != throughput ] && [ -z "$(section seed)" ]; then missing+=" seed"; fi
+	if [ -n "$missing" ]; then
+		echo "bench: no markdown table in the output for:$missing; $md is incomplete" >&2
 		status=1
+	else
+		echo "bench: markdown written to $md"
 	fi
 fi
 exit "$status"

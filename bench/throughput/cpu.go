@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+)
+
+// clockTick is USER_HZ, the unit of the times in /proc/PID/stat: 100 on
+// every Linux architecture Go runs on.
+const clockTick = 10 * time.Millisecond
+
+// groupCPU is the CPU time, user plus system, that the process group pgid
+// has used so far: that of its live members, plus that of the children its
+// leader has reaped (cutime, cstime). A relay started as a group leader is
+// thus measured with everything it forks, whether or not a child has
+// exited between two readings.
+func groupCPU(pgid int) (time.Duration, error) {
+	dir, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, fmt.Errorf("read CPU time: %w", err)
+	}
+	var ticks int64
+	found := false
+	for _, e := range dir {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		st, err := readStat(pid)
+		if err != nil || st.pgrp != pgid {
+			continue // gone since ReadDir, or another group
+		}
+		found = true
+		ticks += st.utime + st.stime
+		if pid == pgid {
+			ticks += st.cutime + st.cstime
+		}
+	}
+	if !found {
+		return 0, fmt.Errorf("read CPU time: no process in group %d", pgid)
+	}
+	return time.Duration(ticks) * clockTick, nil
+}
+
+// stat is what groupCPU needs of /proc/PID/stat.
+type stat struct {
+	pgrp                         int
+	utime, stime, cutime, cstime int64 // clock ticks
+}
+
+func readStat(pid int) (stat, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return stat{}, err
+	}
+	// The command name, in parentheses, may hold spaces and parentheses:
+	// the fields that matter follow the last ')'. f[0] is field 3 (state).
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return stat{}, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 15 {
+		return stat{}, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f)+2)
+	}
+	var st stat
+	var n [5]int64
+	for k, idx := range []int{2, 11, 12, 13, 14} { // pgrp, utime, stime, cutime, cstime
+		if n[k], err = strconv.ParseInt(string(f[idx]), 10, 64); err != nil {
+			return stat{}, fmt.Errorf("/proc/%d/stat field %d: %w", pid, idx+3, err)
+		}
+	}
+	st.pgrp = int(n[0])
+	st.utime, st.stime, st.cutime, st.cstime = n[1], n[2], n[3], n[4]
+	return st, nil
+}

@@ -1,0 +1,23 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+func TestQuickKeepsExplicitFlags(t *testing.T) {
+	s, err := parseFlags([]string{"-quick", "-sizes", "1,64", "-rounds", "3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.sizes) != 2 || s.sizes[1] != 64 || s.rounds != 3 || s.warm != 300*time.Millisecond {
+		t.Errorf("-quick with explicit flags gave sizes %v, rounds %d, warm %v", s.sizes, s.rounds, s.warm)
+	}
+	s, err = parseFlags([]string{"-quick"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.sizes) != 2 || s.sizes[0] != 100 || s.rounds != 2 {
+		t.Errorf("-quick gave sizes %v, rounds %d", s.sizes, s.rounds)
+	}
+}
