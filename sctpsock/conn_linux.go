@@ -97,6 +97,11 @@ func newConn(fd int, o Options) (*Conn, error) {
 // *TooLargeError for a message over MaxMessage, and net.ErrClosed after
 // Close. A deadline or error in the middle of a message ends reading on the
 // Conn: later calls return the same error.
+//
+// Linux reports an ABORT's error once, to whichever of ReadMsg and WriteMsg
+// meets it first. A reader whose writer got it learns of the ABORT from the
+// COMM_LOST notification (subscribed by default) before its next ReadMsg
+// waits for good: a reader that skips notifications should not skip that one.
 func (c *Conn) ReadMsg(buf []byte) (Msg, error) { return c.readMsg(buf, false) }
 
 // TryReadMsg is ReadMsg that returns ErrWouldBlock at once, instead of waiting,

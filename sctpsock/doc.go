@@ -32,7 +32,20 @@
 //	err = c.WriteMsg(sctpsock.Msg{Data: req, Stream: 0, PPID: 46})
 //
 // Multi-homing: Listen binds every given address (sctp_bindx) and Dial hands
-// every remote address to the kernel at once (sctp_connectx).
+// every remote address to the kernel at once (sctp_connectx); the first is
+// the primary path. Options.Path tunes heartbeats and retransmission timeouts
+// (SCTP_PEER_ADDR_PARAMS, SCTP_RTOINFO), which decide how fast the kernel
+// moves to another path when one fails; Conn.Paths reports each path's state,
+// and SCTP_PEER_ADDR_CHANGE notifications arrive as PeerAddrChange.
+//
+// # Ending
+//
+// Close ends an association gracefully, Abort with ABORT. A process that dies
+// without closing gets Close's graceful end from the kernel, which tells the
+// peer that everything it sent was taken care of; Options.AbortOnExit makes it
+// an ABORT. When the process is out of file descriptors, Listener.Accept
+// aborts the association it cannot take rather than leave it in the backlog,
+// where the peer would take it for established.
 //
 // # Large messages
 //

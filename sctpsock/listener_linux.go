@@ -23,6 +23,7 @@ type Listener struct {
 	opts   Options
 	addrs  []netip.AddrPort
 	closed atomic.Bool
+	spare  spareFD
 }
 
 // Listen opens a one-to-one style SCTP socket bound to all addrs (they must
@@ -51,6 +52,7 @@ func Listen(addrs []netip.AddrPort, o Options) (*Listener, error) {
 		f.Close()
 		return nil, fmt.Errorf("%s: local addresses: %w", op, err)
 	}
+	l.spare.reserve()
 	return l, nil
 }
 
@@ -75,14 +77,25 @@ func listenSocket(ips []netip.Addr, port uint16, o Options) (int, error) {
 
 // Accept waits on the runtime poller for the next association and returns
 // it. After Close it returns an error matching net.ErrClosed.
+//
+// When the process is out of file descriptors (EMFILE, ENFILE) Accept does
+// not leave the association waiting in the backlog, where its peer would take
+// it for established: it accepts it with a descriptor held in reserve, aborts
+// it, and returns an error matching ErrNoDescriptor and the errno. The caller should
+// wait a little before it accepts again.
 func (l *Listener) Accept() (*Conn, error) {
 	var nfd int
 	var aerr error
 	err := l.rc.Read(func(fd uintptr) bool {
 		for {
 			nfd, _, aerr = unix.Accept4(int(fd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-			if aerr == unix.EINTR || aerr == unix.ECONNABORTED {
+			switch aerr {
+			case unix.EINTR, unix.ECONNABORTED:
 				continue
+			case unix.EMFILE, unix.ENFILE:
+				var wait bool
+				wait, aerr = l.spare.shed(int(fd), aerr.(unix.Errno))
+				return !wait
 			}
 			return aerr != unix.EAGAIN
 		}
@@ -123,6 +136,7 @@ func (l *Listener) Close() error {
 	if l.closed.Swap(true) {
 		return fmt.Errorf("close listener: %w", net.ErrClosed)
 	}
+	l.spare.release()
 	if err := l.f.Close(); err != nil {
 		return fmt.Errorf("close listener: %w", err)
 	}

@@ -140,6 +140,10 @@ var (
 
 	// ErrWouldBlock: TryReadMsg found nothing to read.
 	ErrWouldBlock = errors.New("sctpsock: no message ready")
+
+	// ErrNoDescriptor: Accept found the process out of file descriptors and
+	// aborted the association it could not take (see Listener.Accept).
+	ErrNoDescriptor = errors.New("sctpsock: no file descriptor for a new association")
 )
 
 // TooLargeError reports a message larger than Options.MaxMessage. The rest of

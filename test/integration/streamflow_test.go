@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -74,7 +75,8 @@ func (f *flow) send(c *sctpsock.Conn, from, to int) error {
 
 // readEchoes checks what comes back on c into atFront until the association ends,
 // then reports how it ended: io.EOF after SHUTDOWN, whichever side began it (the
-// side that sent SHUTDOWN learns of the end from SHUTDOWN_COMP, not from a read).
+// side that sent SHUTDOWN learns of the end from SHUTDOWN_COMP, not from a read),
+// an error matching sctpsock.ErrAborted after ABORT.
 func (f *flow) readEchoes(c *sctpsock.Conn) <-chan error {
 	ended := make(chan error, 1)
 	go func() {
@@ -87,8 +89,8 @@ func (f *flow) readEchoes(c *sctpsock.Conn) <-chan error {
 			}
 			buf = m.Data[:cap(m.Data)]
 			if n := m.Notification; n != nil {
-				if n.AssocChange != nil && n.AssocChange.State == sctpsock.ShutdownComplete {
-					ended <- io.EOF
+				if end := assocEnd(n); end != nil {
+					ended <- end
 					return
 				}
 				continue
@@ -97,6 +99,22 @@ func (f *flow) readEchoes(c *sctpsock.Conn) <-chan error {
 		}
 	}()
 	return ended
+}
+
+// assocEnd is how an association ended if n says it did: io.EOF for SHUTDOWN_COMP,
+// ErrAborted for COMM_LOST. Linux reports an ABORT's error once, to the first read or
+// write: a reader whose writer got it learns of the ABORT from COMM_LOST only.
+func assocEnd(n *sctpsock.Notification) error {
+	if n.AssocChange == nil {
+		return nil
+	}
+	switch n.AssocChange.State {
+	case sctpsock.ShutdownComplete:
+		return io.EOF
+	case sctpsock.CommLost:
+		return fmt.Errorf("%v: %w", n, sctpsock.ErrAborted)
+	}
+	return nil
 }
 
 // firstDeliveryAfter is how long after at the first message sent after at reached
@@ -214,13 +232,15 @@ func (c *orderCheck) verify(t *testing.T, where string, total int) {
 // echoingPeer is an upstream peer that checks every data message into a flow's
 // atPeer and sends it back unchanged; it keeps the path events it sees.
 type echoingPeer struct {
-	ln       *sctpsock.Listener
-	f        *flow
-	accepted atomic.Int32
-	ended    chan error // how each association ended
+	ln         *sctpsock.Listener
+	f          *flow
+	accepted   atomic.Int32
+	ended      chan error // how each association ended
+	abortAfter int        // if set before the first association, abort after this many messages
 
 	mu     sync.Mutex
 	events []string // "address STATE"
+	conns  []*sctpsock.Conn
 }
 
 // startEchoingPeer listens on addrs; call it inside the peer's namespace.
@@ -243,6 +263,9 @@ func (p *echoingPeer) acceptLoop() {
 			return
 		}
 		p.accepted.Add(1)
+		p.mu.Lock()
+		p.conns = append(p.conns, c)
+		p.mu.Unlock()
 		go p.serve(c)
 	}
 }
@@ -250,7 +273,7 @@ func (p *echoingPeer) acceptLoop() {
 func (p *echoingPeer) serve(c *sctpsock.Conn) {
 	defer c.Close()
 	buf := make([]byte, 64<<10)
-	for {
+	for n := 0; ; {
 		m, err := c.ReadMsg(buf)
 		if err != nil {
 			p.ended <- err
@@ -267,6 +290,11 @@ func (p *echoingPeer) serve(c *sctpsock.Conn) {
 		}
 		if p.f != nil {
 			p.f.atPeer.record(m)
+		}
+		if n++; n == p.abortAfter {
+			c.Abort()
+			p.ended <- errors.New("aborted by the test")
+			return
 		}
 		if err := c.WriteMsg(m); err != nil {
 			p.ended <- err
