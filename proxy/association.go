@@ -38,8 +38,8 @@ type association struct {
 	up      *sctpsock.Conn
 	started time.Time
 
-	frontAddr, upAddr string // peer addresses, for status
-	frontIno, upIno   uint32 // socket inodes, to find the legs in sock_diag; 0 if unknown
+	frontAddr, upAddr string  // peer addresses, for status
+	frontEnds, upEnds legEnds // to find the legs in sock_diag
 
 	toUp, toFront *pipe
 	accts         [2]*quota.Account

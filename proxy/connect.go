@@ -9,7 +9,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/sctpguard/sctpguard/config"
-	"github.com/sctpguard/sctpguard/diag"
 	"github.com/sctpguard/sctpguard/quota"
 	"github.com/sctpguard/sctpguard/sctpsock"
 )
@@ -73,8 +72,7 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front *sctpsock.Con
 	}
 	upAddr := peerString(up)
 	a := &association{id: id, relay: cfg.Name, log: log.With("upstream", upAddr), front: front, up: up, upAddr: upAddr, started: time.Now()}
-	a.frontIno, _ = diag.InodeOf(front)
-	a.upIno, _ = diag.InodeOf(up)
+	a.frontEnds, a.upEnds = endsOf(front), endsOf(up)
 	if err := r.openAccounts(a, cfg); err != nil {
 		up.Abort()
 		return nil, err

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/sctpguard/sctpguard/admin"
-	"github.com/sctpguard/sctpguard/diag"
 )
 
 // Status is a snapshot of every relay and association, for the admin API.
@@ -20,7 +19,8 @@ func (s *Server) Status() admin.Status {
 	s.mu.Lock()
 	relays := append(slices.Clone(s.relays), s.retiring...)
 	s.mu.Unlock()
-	kernel := kernelView()
+	kernel := openKernelView()
+	defer kernel.close()
 	for _, r := range relays {
 		rs, assocs := r.status(kernel)
 		st.Relays = append(st.Relays, rs)
@@ -30,17 +30,7 @@ func (s *Server) Status() admin.Status {
 	return st
 }
 
-// kernelView is the kernel's account of every SCTP association, by socket inode;
-// nil when sock_diag is not available (status then shows the kernel's share as -1).
-func kernelView() map[uint32]diag.Entry {
-	entries, err := diag.Dump()
-	if err != nil {
-		return nil
-	}
-	return diag.ByInode(entries)
-}
-
-func (r *Relay) status(kernel map[uint32]diag.Entry) (admin.RelayStatus, []admin.AssocStatus) {
+func (r *Relay) status(kernel *kernelView) (admin.RelayStatus, []admin.AssocStatus) {
 	cfg := r.cfg.Load()
 	rs := admin.RelayStatus{
 		Name:     cfg.Name,
@@ -59,7 +49,7 @@ func (r *Relay) status(kernel map[uint32]diag.Entry) (admin.RelayStatus, []admin
 	return rs, out
 }
 
-func (a *association) status(kernel map[uint32]diag.Entry) admin.AssocStatus {
+func (a *association) status(kernel *kernelView) admin.AssocStatus {
 	up, front := a.accts[0], a.accts[1]
 	st := admin.AssocStatus{
 		ID: a.id, Relay: a.relay, Front: a.frontAddr, Upstream: a.upAddr,
@@ -71,7 +61,7 @@ func (a *association) status(kernel map[uint32]diag.Entry) admin.AssocStatus {
 		Blocked: a.blocked(),
 		Age:     time.Since(a.started).Round(time.Millisecond),
 	}
-	if f, u, ok := a.kernelEntries(kernel); ok {
+	if f, u, ok := kernel.legs(a); ok {
 		// Toward upstream: the front leg's receive queue and the upstream leg's
 		// send queue; toward the front, the other two.
 		st.KernelToUpstream = int64(f.RQueue) + int64(u.WQueue)
@@ -104,14 +94,4 @@ func stringsOf[T fmt.Stringer](xs []T) []string {
 		out[i] = x.String()
 	}
 	return out
-}
-
-// kernelEntries finds both legs of a in the kernel's view.
-func (a *association) kernelEntries(kernel map[uint32]diag.Entry) (front, up diag.Entry, ok bool) {
-	if kernel == nil || a.frontIno == 0 || a.upIno == 0 {
-		return front, up, false
-	}
-	front, fok := kernel[a.frontIno]
-	up, uok := kernel[a.upIno]
-	return front, up, fok && uok
 }
