@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sctpguard/sctpguard/bench/internal/child"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -25,8 +26,8 @@ const latencySize = 100
 type path struct {
 	name           string
 	toSink, toEcho netip.AddrPort
-	relay          *child // whose CPU time is measured; nil for direct
-	bytesOnly      bool   // the relay keeps bytes, not message boundaries
+	relay          *child.Child // whose CPU time is measured; nil for direct
+	bytesOnly      bool         // the relay keeps bytes, not message boundaries
 }
 
 // bench is the servers and relays every cell shares: started once, so
@@ -37,7 +38,7 @@ type bench struct {
 	dir    string
 	sink   *sink
 	echo   *echo
-	relays []*child
+	relays []*child.Child
 	paths  []path
 }
 
@@ -88,7 +89,7 @@ func (b *bench) start(ctx context.Context) error {
 
 func (b *bench) tearDown() {
 	for _, c := range b.relays {
-		c.stop()
+		c.Stop(10 * time.Second)
 	}
 	if b.sink != nil {
 		b.sink.close()
@@ -233,7 +234,7 @@ func (b *bench) cpu(p path) (time.Duration, error) {
 	if p.relay == nil {
 		return 0, nil
 	}
-	return groupCPU(p.relay.pid())
+	return groupCPU(p.relay.Pid())
 }
 
 // waitAccepted waits until the sink has accepted n associations of the
@@ -251,7 +252,7 @@ func waitAccepted(ctx context.Context, t *tally, n int) error {
 // relaysAlive returns an error if a relay has exited.
 func (b *bench) relaysAlive() error {
 	for _, c := range b.relays {
-		if err := c.check(); err != nil {
+		if err := c.Check(); err != nil {
 			return err
 		}
 	}
