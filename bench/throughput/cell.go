@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/sctpguard/sctpguard/bench/internal/child"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/sctpguard/sctpguard/bench/internal/child"
 )
 
 // Path names, in the order every cell runs them.
