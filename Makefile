@@ -15,10 +15,12 @@ setup:
 	bash test/rig/setup.sh
 
 # Every test: lint, the pure-logic packages under the race detector, then all
-# packages (the SCTP ones in the VM).
+# packages (the SCTP ones in the VM), then every Go benchmark once, short, with
+# allocations reported (the hot paths must not allocate per message).
 test: setup lint
 	$(GO) test -race -count=1 ./config/ ./quota/
 	$(GO) test -count=1 -timeout 25m $(PKGS)
+	$(GO) test -count=1 -short -run '^$$' -bench . -benchtime 200x -benchmem $(PKGS)
 
 # Only the fast native tests, no VM.
 unit:
@@ -31,10 +33,11 @@ lint:
 demo: setup
 	bash demo/demo.sh
 
-# The benchmarks, direct vs socat vs sctpguard in one VM boot: relay cost (throughput,
-# CPU per message, latency) and the seed scenario's memory, one table each.
+# The benchmarks in one VM boot, one table each: relay cost (throughput, CPU per
+# message, latency) and the seed scenario's memory, direct vs socat vs sctpguard, and
+# 10,000 associations through one sctpguard.
 # make bench BENCH_FLAGS=-quick for a short smoke run; BENCH_FLAGS="-md FILE" also
-# writes the tables as markdown; BENCH_FLAGS="-only throughput" (or seed) runs one.
+# writes the tables as markdown; BENCH_FLAGS="-only scale" (throughput, seed) runs one.
 BENCH_FLAGS ?=
 bench: setup
 	bash bench/run.sh $(BENCH_FLAGS)

@@ -8,11 +8,13 @@
 #               million messages, 100 B ping-pong p50/p99 (bench/throughput)
 #   seed        the seed scenario's memory: 1-byte SCTP messages toward a
 #               receiver that has stopped reading (bench/seed)
+#   scale       10,000 concurrent associations through one sctpguard: set-up
+#               rate, RSS per idle association, threads (bench/scale)
 #
-#   bench/run.sh                  # both: ~7 + ~10 minutes in the VM
-#   bench/run.sh -quick           # both, short: a smoke test (~3 minutes)
-#   bench/run.sh -md bench.md     # also write both tables as markdown
-#   bench/run.sh -only throughput # one of them: throughput or seed
+#   bench/run.sh                  # all three: ~7 + ~10 + ~4 minutes in the VM
+#   bench/run.sh -quick           # all, short: a smoke test (~4 minutes)
+#   bench/run.sh -md bench.md     # also write the tables as markdown
+#   bench/run.sh -only throughput # one of them: throughput, seed or scale
 #
 # Other flags go to the seed program (bench/seed -h lists them); flags for
 # the throughput program go in BENCH_THROUGHPUT_FLAGS, e.g.
@@ -35,8 +37,8 @@ while [ $# -gt 0 ]; do
 		shift 2
 		;;
 	-only | --only)
-		[ $# -ge 2 ] || { echo "run.sh: -only needs throughput or seed" >&2; exit 2; }
-		case "$2" in throughput | seed) only=$2 ;; *) echo "run.sh: -only: $2 is not throughput or seed" >&2; exit 2 ;; esac
+		[ $# -ge 2 ] || { echo "run.sh: -only needs throughput, seed or scale" >&2; exit 2; }
+		case "$2" in throughput | seed | scale) only=$2 ;; *) echo "run.sh: -only: $2 is not throughput, seed or scale" >&2; exit 2 ;; esac
 		shift 2
 		;;
 	-quick | --quick)
@@ -61,6 +63,7 @@ trap 'rm -rf "$out"' EXIT
 go build -o "$out/sctpguard" ./cmd/sctpguard
 go build -o "$out/seed" ./bench/seed
 go build -o "$out/throughput" ./bench/throughput
+go build -o "$out/scale" ./bench/scale
 
 # The guest runs one script: each program in turn, both statuses kept.
 tp=("$out/throughput" -guard "$out/sctpguard" ${quick:+"$quick"})
@@ -68,11 +71,17 @@ tp=("$out/throughput" -guard "$out/sctpguard" ${quick:+"$quick"})
 read -r -a extra <<<"${BENCH_THROUGHPUT_FLAGS:-}"
 tp+=(${extra[@]+"${extra[@]}"})
 seed=("$out/seed" -guard "$out/sctpguard" ${args[@]+"${args[@]}"})
+sc=("$out/scale" -guard "$out/sctpguard")
+[ -z "$quick" ] || sc+=(-n 1000)
+[ -z "$md" ] || sc+=(-md -)
+# wanted NAME: is the program NAME part of this run?
+wanted() { [ -z "$only" ] || [ "$only" = "$1" ]; }
 {
 	echo '#!/usr/bin/env bash'
 	echo 'status=0'
-	[ "$only" = seed ] || echo "$(printf '%q ' "${tp[@]}") || status=1"
-	[ "$only" = throughput ] || echo "$(printf '%q ' "${seed[@]}") || status=1"
+	! wanted throughput || echo "$(printf '%q ' "${tp[@]}") || status=1"
+	! wanted seed || echo "$(printf '%q ' "${seed[@]}") || status=1"
+	! wanted scale || echo "$(printf '%q ' "${sc[@]}") || status=1"
 	echo 'exit $status'
 } >"$out/bench.sh"
 chmod +x "$out/bench.sh"
@@ -89,14 +98,18 @@ section() {
 	sed -n "/^<!-- $1 benchmark: begin -->\$/,/^<!-- $1 benchmark: end -->\$/p" "$out/output" | sed '1d;$d'
 }
 if [ -n "$md" ]; then
-	{
-		[ "$only" = seed ] || section throughput
-		[ -n "$only" ] || echo
-		[ "$only" = throughput ] || section seed
-	} >"$md"
 	missing=
-	if [ "$only" != seed ] && [ -z "$(section throughput)" ]; then missing+=" throughput"; fi
-	if [ "$only" != throughput ] && [ -z "$(section seed)" ]; then missing+=" seed"; fi
+	: >"$md"
+	for name in throughput seed scale; do
+		wanted "$name" || continue
+		table=$(section "$name")
+		if [ -z "$table" ]; then
+			missing+=" $name"
+			continue
+		fi
+		[ ! -s "$md" ] || echo >>"$md"
+		echo "$table" >>"$md"
+	done
 	if [ -n "$missing" ]; then
 		echo "bench: no markdown table in the output for:$missing; $md is incomplete" >&2
 		status=1
