@@ -44,10 +44,10 @@ func putScratch(b *[]byte) {
 //     chunk to arrive then closes the window (Linux announces a zero window once the
 //     queue reaches SO_RCVBUF), so nothing more piles up while the pipe cannot read.
 //
-// A chunk arriving at a queue already over SO_RCVBUF is dropped without closing the
-// window, and the producer's retransmissions to an open window count towards aborting
-// the association: while the pipe waits, the buffer is therefore set just above the
-// queue, even if that raises it, never below.
+// The buffer is never set below what the queue holds (see set): a chunk arriving at a
+// queue already over SO_RCVBUF is dropped without closing the window, the producer
+// waits for its retransmission timer (1 s, backing off), and its retransmissions to an
+// open window count towards aborting the association.
 type srcBuffer struct {
 	budget   int64 // true cost the queue may hold; 0 until start
 	overhead int64 // the cost model's overhead per message
@@ -58,10 +58,10 @@ type srcBuffer struct {
 }
 
 // queueBudget is the true cost a pipe's source queue may hold for an association with
-// the given quota: a quarter of it. The relay's sockets are set up with a receive buffer
-// of that size (the kernel doubles what frontOptions asks), which is what Linux counts
-// for as many bytes of large messages.
-func queueBudget(quota int64) int64 { return quota / 4 }
+// the given quota: half of it. The relay's sockets are set up with a receive buffer of
+// that size (the kernel doubles what frontOptions asks), which is what Linux counts for
+// as many bytes of large messages, and which offers a window of half of it.
+func queueBudget(quota int64) int64 { return quota / 2 }
 
 // minRecvBuffer is the smallest SO_RCVBUF Linux keeps (SOCK_MIN_RCVBUF: 2048 bytes and
 // an sk_buff); below it setting the buffer changes nothing.
@@ -124,12 +124,8 @@ func (b *srcBuffer) freeze(c *sctpsock.Conn) {
 	if b.broken || b.budget == 0 || b.frozen {
 		return
 	}
-	queued, err := recvQueued(c)
-	if err != nil {
-		return
-	}
 	prev := b.applied
-	b.set(c, queued+2*(min(b.size, 64<<10)+rxCountedPerChunk))
+	b.set(c, 0) // as low as it may go: see set
 	b.applied, b.frozen = prev, true // restored by thaw
 }
 
@@ -141,8 +137,14 @@ func (b *srcBuffer) thaw(c *sctpsock.Conn) {
 	}
 }
 
-// set sets c's receive buffer so that the kernel keeps n (it doubles what is set).
+// set sets c's receive buffer so that the kernel keeps n (it doubles what is set), or
+// what its queue holds and room for a message or two if that is more: the next chunk
+// to arrive then either fits or closes the window, never finds the queue already over
+// the buffer and is dropped with the window open.
 func (b *srcBuffer) set(c *sctpsock.Conn, n int) {
+	if queued, err := recvQueued(c); err == nil {
+		n = max(n, queued+2*(min(b.size, 64<<10)+rxCountedPerChunk))
+	}
 	if err := setRecvBuffer(c, (n+1)/2); err != nil {
 		b.broken = true
 		return

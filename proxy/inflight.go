@@ -186,14 +186,11 @@ func (f *inflight) empty() bool {
 	return f.n == 0
 }
 
-// chargeWithin charges cost, waiting at most wait while this pipe still has messages
-// in flight (the caller then settles and retries), or until ctx ends otherwise.
-func (f *inflight) chargeWithin(ctx context.Context, acct *quota.Account, cost int64, wait time.Duration) error {
+// chargeWithin charges cost, waiting at most wait (the caller then settles, checks
+// its source and retries).
+func chargeWithin(ctx context.Context, acct *quota.Account, cost int64, wait time.Duration) error {
 	if ok, err := acct.TryCharge(cost); ok || err != nil {
 		return err
-	}
-	if f.empty() {
-		return acct.Charge(ctx, cost)
 	}
 	cctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()

@@ -149,12 +149,17 @@ func (p *pipe) wait(ctx context.Context, cost int64) error {
 	defer p.srcBuf.thaw(p.src)
 	wait := settleEvery
 	for {
-		err := p.held.chargeWithin(ctx, p.acct, cost, wait)
+		err := chargeWithin(ctx, p.acct, cost, wait)
 		if err == nil {
 			return nil
 		}
 		if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
 			return chargeErr(cost, err)
+		}
+		if _, err := p.src.Status(); err != nil {
+			// src is not read while the pipe waits, so its ABORT is seen here; a
+			// flood whose producer gave up must not hold its quota forever.
+			return &legError{leg: p.srcLeg(), op: "read", err: fmt.Errorf("association gone while waiting for quota: %w", errors.Join(sctpsock.ErrAborted, err))}
 		}
 		if p.held.settle(p.dst, nil, 0) > 0 {
 			wait = settleEvery

@@ -76,15 +76,15 @@ func (a *Account) refuse(cost int64) error {
 }
 
 // tooLarge returns an error if cost could not fit even with nothing else
-// charged: above the account's limit, or above a level's limit and the
-// account's reserve.
+// charged: above the account's limit, or above the account's reserve and
+// what a level lends (its limit less its headroom).
 func (a *Account) tooLarge(cost int64) *TooLargeError {
 	if a.limit > 0 && cost > a.limit {
 		return &TooLargeError{Cost: cost, Limit: a.limit, Level: LevelAssociation}
 	}
 	for l := a.b; l != nil; l = l.parent {
-		if l.limit > 0 && cost > l.limit && cost > a.reserve {
-			return &TooLargeError{Cost: cost, Limit: l.limit, Level: l.name}
+		if l.limit > 0 && cost > l.lendLimit() && cost > a.reserve {
+			return &TooLargeError{Cost: cost, Limit: l.lendLimit(), Level: l.name}
 		}
 	}
 	return nil

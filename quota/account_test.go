@@ -8,9 +8,14 @@ import (
 )
 
 // levels returns a global budget and a socket budget under it.
+// levels is a global budget and a socket under it, without headroom: these
+// tests check the mechanics at exact numbers; headroom_test.go covers it.
 func levels(global, socket int64) (*Budget, *Budget) {
 	g := NewBudget("global", global, nil)
-	return g, NewBudget("socket", socket, g)
+	s := NewBudget("socket", socket, g)
+	g.SetHeadroom(0)
+	s.SetHeadroom(0)
+	return g, s
 }
 
 func TestChargeWithinLimits(t *testing.T) {

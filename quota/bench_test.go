@@ -61,6 +61,7 @@ func BenchmarkChargeReleaseParallel(b *testing.B) {
 func BenchmarkChargeReleaseContended(b *testing.B) {
 	const cost = 4 << 10
 	g := NewBudget("global", 2*cost, nil)
+	g.SetHeadroom(0)
 	ctx := context.Background()
 	var waits atomic.Int64
 	b.ReportAllocs()

@@ -9,6 +9,16 @@ import (
 // capped at the account's limit.
 const DefaultReserve = 64 << 10
 
+// DefaultHeadroomDivisor sets a Budget's default headroom: 1/8 of its limit.
+//
+// A budget lends bytes to charges beyond their accounts' reserves only up to
+// its limit less its headroom; the headroom is for reserves alone. So however
+// hard floods borrow, new accounts can still be opened with their reserves
+// (an eighth of a 16 MiB budget holds the reserves of 16 associations with
+// the default reserve both ways), and as borrowers release, what they free
+// stays out of their reach until the borrowed bytes are back under the line.
+const DefaultHeadroomDivisor = 8
+
 // tree is what every budget and account under one root budget shares.
 type tree struct {
 	mu       sync.Mutex
@@ -25,6 +35,7 @@ type Budget struct {
 
 	// Guarded by t.mu.
 	limit    int64
+	headroom int64 // kept for reserves; negative: limit / DefaultHeadroomDivisor
 	used     int64 // reserves, borrowed bytes and waiters' partial grants
 	reserved int64 // sum of the reserves of accounts under this level
 	charged  int64 // sum of Account.Used under this level
@@ -38,7 +49,7 @@ type Budget struct {
 // parent and its ancestors. NewBudget panics if limit is negative.
 func NewBudget(name string, limit int64, parent *Budget) *Budget {
 	checkLimit(limit)
-	b := &Budget{name: name, parent: parent, limit: limit}
+	b := &Budget{name: name, parent: parent, limit: limit, headroom: -1}
 	if parent != nil {
 		b.t = parent.t
 	} else {
@@ -100,6 +111,39 @@ func (b *Budget) SetLimit(n int64) {
 	b.t.mu.Lock()
 	defer b.t.mu.Unlock()
 	b.limit = n
+	b.recheck()
+}
+
+// Headroom returns the bytes of the limit kept for reserves: borrowing charges
+// never take them (see DefaultHeadroomDivisor).
+func (b *Budget) Headroom() int64 {
+	b.t.mu.Lock()
+	defer b.t.mu.Unlock()
+	return b.room()
+}
+
+// SetHeadroom sets the bytes of the limit kept for reserves; a negative n
+// restores the default, a fraction of the limit that follows it
+// (DefaultHeadroomDivisor), and zero lets borrowers take everything that is
+// not reserved. Growing it makes borrowing charges wait until enough is
+// released, and fails those that can never fit any more, as SetLimit does.
+func (b *Budget) SetHeadroom(n int64) {
+	b.t.mu.Lock()
+	defer b.t.mu.Unlock()
+	b.headroom = max(n, -1)
+	b.recheck()
+}
+
+func (b *Budget) room() int64 {
+	if b.headroom < 0 {
+		return b.limit / DefaultHeadroomDivisor
+	}
+	return min(b.headroom, b.limit)
+}
+
+// recheck fails the charges that can never fit after a change of the limit or
+// the headroom, and serves the ones that now fit.
+func (b *Budget) recheck() {
 	for a := b.t.accounts.head; a != nil; a = a.next {
 		if a.under(b) && a.failImpossible() {
 			a.settle()
@@ -147,8 +191,8 @@ func effectiveReserve(limit, reserve int64) int64 {
 	return reserve
 }
 
-// lacking returns the first level, from b up, that cannot lend n bytes now,
-// or nil.
+// lacking returns the first level, from b up, that cannot reserve n bytes
+// now, or nil.
 func (b *Budget) lacking(n int64) *Budget {
 	for l := b; l != nil; l = l.parent {
 		if !l.fits(n) {
@@ -158,15 +202,25 @@ func (b *Budget) lacking(n int64) *Budget {
 	return nil
 }
 
+// fits reports whether n more bytes of reserve fit the limit.
 func (b *Budget) fits(n int64) bool {
 	return b.limit == 0 || b.used+n <= b.limit
 }
+
+// lends reports whether n more bytes can be lent to a charge beyond its
+// account's reserve: they must fit the limit less the headroom.
+func (b *Budget) lends(n int64) bool {
+	return b.limit == 0 || b.used+n <= b.lendLimit()
+}
+
+// lendLimit is what borrowing may fill the level up to; only with a limit.
+func (b *Budget) lendLimit() int64 { return b.limit - b.room() }
 
 // canLend reports whether n bytes can be lent at every level from b up
 // without overtaking a waiting charge.
 func (b *Budget) canLend(n int64) bool {
 	for l := b; l != nil; l = l.parent {
-		if !l.q.empty() || !l.fits(n) {
+		if !l.q.empty() || !l.lends(n) {
 			return false
 		}
 	}
@@ -185,7 +239,7 @@ func (b *Budget) addUsed(n int64, stop *Budget) {
 // the head does not fit.
 func (b *Budget) grant() {
 	for w := b.q.front(); w != nil; w = b.q.front() {
-		if !b.fits(w.need) {
+		if !b.lends(w.need) {
 			return
 		}
 		b.q.remove(w)
@@ -201,6 +255,7 @@ func (b *Budget) grant() {
 type BudgetSnapshot struct {
 	Name     string
 	Limit    int64 // zero: none
+	Headroom int64 // bytes of Limit kept for reserves
 	Used     int64 // reserves plus borrowed bytes; bounded by Limit
 	Reserved int64 // reserves of the accounts under this level
 	Charged  int64 // bytes charged by messages under this level
@@ -215,6 +270,7 @@ func (b *Budget) Snapshot() BudgetSnapshot {
 	return BudgetSnapshot{
 		Name:     b.name,
 		Limit:    b.limit,
+		Headroom: b.room(),
 		Used:     b.used,
 		Reserved: b.reserved,
 		Charged:  b.charged,

@@ -25,9 +25,13 @@
 // Give each association a reserve of at least the cost of its largest
 // message, so that it can always have one message in flight.
 //
-// While floods have borrowed everything that is not reserved, new
-// associations are refused until the borrowers release: an attacker can fill
-// the host's budget, but not take memory from associations already open.
+// Borrowing never takes a level's headroom (an eighth of its limit by
+// default; SetHeadroom): that part is for reserves alone. So while floods
+// have borrowed all they may, new associations still open with their
+// reserves and are served at once, until the headroom itself is all
+// reserved; only then is Open refused, until borrowers release. An attacker
+// can fill the host's budget, but neither take memory from associations
+// already open nor keep new ones out.
 //
 // # Limits
 //

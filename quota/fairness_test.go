@@ -26,7 +26,8 @@ func flood(a *Account, stop <-chan struct{}, wg *sync.WaitGroup) {
 
 func TestFairnessReserveUnderFlood(t *testing.T) {
 	const n = 2000
-	g, s := levels(1<<20, 0)
+	g := NewBudget("global", 1<<20, nil) // headroom: 128 KiB
+	s := NewBudget("socket", 0, g)
 	hog := mustOpen(t, s, 0, 0)   // no limit of its own
 	quiet := mustOpen(t, s, 0, 0) // opened before the flood: holds 64 KiB
 	stop := make(chan struct{})
@@ -36,8 +37,8 @@ func TestFairnessReserveUnderFlood(t *testing.T) {
 	go flood(hog, stop, &wg)
 	defer wg.Wait()
 	defer close(stop)
-	waitUntil(t, "the flood fills the global budget", func() bool {
-		return g.Used() > g.Limit()-4<<10
+	waitUntil(t, "the flood borrows all it may", func() bool {
+		return g.Used() > g.Limit()-g.Headroom()-4<<10
 	})
 
 	start := time.Now()
@@ -56,14 +57,31 @@ func TestFairnessReserveUnderFlood(t *testing.T) {
 	}
 
 	// Beyond its reserve the quiet account competes for what the flood
-	// holds, and a new association is refused rather than squeezed in.
+	// holds.
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	if err := quiet.Charge(ctx, 128<<10); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("borrowing charge under flood = %v, want a wait", err)
 	}
+
+	// New associations get their reserves from the headroom, which the flood
+	// cannot take, and are served at once; once the headroom is all reserved,
+	// the next one is refused.
+	for i := range 2 {
+		late, err := s.Open(0, 0)
+		if err != nil {
+			t.Fatalf("Open %d under flood: %v", i, err)
+		}
+		defer late.Close()
+		for range 100 {
+			if ok, err := late.TryCharge(4 << 10); !ok || err != nil {
+				t.Fatalf("new account's charge within its reserve under flood: %v, %v", ok, err)
+			}
+			late.Release(4 << 10)
+		}
+	}
 	if _, err := s.Open(0, 0); !errors.Is(err, ErrExhausted) {
-		t.Errorf("Open under flood = %v, want ErrExhausted", err)
+		t.Errorf("Open with the headroom all reserved = %v, want ErrExhausted", err)
 	}
 	checkInvariants(t, g, []*Budget{g, s}, true)
 }
@@ -137,6 +155,8 @@ func TestFullLevelDoesNotBlockOthers(t *testing.T) {
 	g := NewBudget("global", 1000, nil)
 	full := NewBudget("full", 200, g)
 	free := NewBudget("free", 0, g)
+	g.SetHeadroom(0)
+	full.SetHeadroom(0)
 
 	stuck := mustOpen(t, full, 0, -1)
 	mustCharge(t, stuck, 200)

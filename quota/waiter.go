@@ -52,7 +52,7 @@ func (w *waiter) finish(err error) {
 // got everything and finished.
 func (w *waiter) advance() bool {
 	for ; w.at != nil; w.at = w.at.parent {
-		if !w.at.q.empty() || !w.at.fits(w.need) {
+		if !w.at.q.empty() || !w.at.lends(w.need) {
 			w.at.q.push(w)
 			return false
 		}
