@@ -64,7 +64,10 @@ kernel_package() {
 
 fetch_kernel() {
   local pkg=$1 dir=$2 tmp
-  [ -f "$dir/vmlinuz" ] && [ -f "$dir/modules.list" ] && return 0
+  # Cached: the kernel, and exactly the modules listed above (a module added to the
+  # list means unpacking the package again).
+  [ -f "$dir/vmlinuz" ] && [ -f "$dir/modules.list" ] &&
+    [ "$(cat "$dir/modules.list")" = "$(printf '%s\n' "${modules[@]##*/}")" ] && return 0
   log "downloading $pkg"
   tmp=$(mktemp -d)
   (cd "$tmp" && apt-get download -qq "$pkg" 2>/dev/null) || { rm -rf "$tmp"; log "apt-get download $pkg failed"; exit 1; }
