@@ -92,7 +92,11 @@ func TestPaths(t *testing.T) {
 	go func() {
 		if c, err := l.Accept(); err == nil {
 			defer c.Close()
-			c.ReadMsg(nil)
+			for { // until the client goes
+				if _, err := c.ReadMsg(nil); err != nil {
+					return
+				}
+			}
 		}
 	}()
 	c := dial(t, l.Addrs(), sctpsock.Options{Path: sctpsock.PathOptions{HeartbeatInterval: 100 * time.Millisecond}})
