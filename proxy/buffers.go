@@ -125,7 +125,7 @@ func (b *srcBuffer) freeze(c *sctpsock.Conn) {
 		return
 	}
 	prev := b.applied
-	b.set(c, 0) // as low as it may go: see set
+	b.set(c, 0)                      // as low as it may go: see set
 	b.applied, b.frozen = prev, true // restored by thaw
 }
 
