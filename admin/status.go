@@ -67,6 +67,8 @@ type RelayTotals struct {
 
 	// Blocked is the time writers spent blocked on the quota.
 	Blocked time.Duration `json:"blocked_ns"`
+	// PathEvents counts path state changes on either leg.
+	PathEvents uint64 `json:"path_events"`
 	// Ended counts ended associations by reason (a fixed set: shutdown,
 	// peer_abort, stream_missing, too_large, upstream_unreachable,
 	// io_error, drain, quota_exhausted, bad_notification).

@@ -63,6 +63,9 @@ var (
 	descBlocked = prometheus.NewDesc("sctpguard_writer_blocked_seconds_total",
 		"Time writers spent blocked on a quota, summed over associations.",
 		[]string{"relay"}, nil)
+	descPathEvents = prometheus.NewDesc("sctpguard_path_events_total",
+		"Path state changes (SCTP_PEER_ADDR_CHANGE: a peer address unreachable, available again, ...) on either leg.",
+		[]string{"relay"}, nil)
 	descBuildInfo = prometheus.NewDesc("sctpguard_build_info",
 		"Always 1; version labels the running daemon.",
 		[]string{"version"}, nil)
@@ -73,7 +76,7 @@ var (
 
 var allDescs = []*prometheus.Desc{
 	descMessages, descBytes, descAssocs, descAccepted, descRefused, descEnded,
-	descBudgetUsed, descBudgetLimit, descHeld, descBlocked, descBuildInfo, descStartTime,
+	descBudgetUsed, descBudgetLimit, descHeld, descBlocked, descPathEvents, descBuildInfo, descStartTime,
 }
 
 // Collector is a prometheus.Collector that reads one admin.Status per
@@ -136,6 +139,7 @@ func collectRelay(ch chan<- prometheus.Metric, r admin.RelayStatus) {
 	counter(ch, descAccepted, float64(t.Accepted), r.Name)
 	counter(ch, descRefused, float64(t.Refused), r.Name)
 	counter(ch, descBlocked, t.Blocked.Seconds(), r.Name)
+	counter(ch, descPathEvents, float64(t.PathEvents), r.Name)
 	gauge(ch, descBudgetUsed, float64(r.Budget.Used), levelRelay, r.Name)
 	gauge(ch, descBudgetLimit, float64(r.Budget.Limit), levelRelay, r.Name)
 	collectEnded(ch, r.Name, t.Ended)

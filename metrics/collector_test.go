@@ -197,8 +197,9 @@ func TestSeriesBoundedByRelays(t *testing.T) {
 		t.Fatalf("%d series with 1000 associations and unknown end reasons, %d with none", got, base)
 	}
 	// Per relay: 2+2 relayed, 3 states, held, accepted, refused, 10
-	// reasons, 2 budgets, blocked; plus build info, start time, 2 global budgets.
-	if want := 2*(4+3+1+2+10+2+1) + 4; base != want {
+	// reasons, 2 budgets, blocked, path events; plus build info, start time, 2
+	// global budgets.
+	if want := 2*(4+3+1+2+10+2+1+1) + 4; base != want {
 		t.Fatalf("%d series for two relays, want %d", base, want)
 	}
 }

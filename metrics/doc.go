@@ -60,6 +60,11 @@
 //	    Time writers spent blocked on a quota, summed over associations.
 //	    Its rate is the average number of writers blocked at once.
 //
+//	sctpguard_path_events_total{relay}                   counter
+//	    Path state changes (SCTP_PEER_ADDR_CHANGE) on either leg of the
+//	    relay's associations: a multi-homed peer's address became
+//	    unreachable, available again, ... The log line names the address.
+//
 //	sctpguard_build_info{version}                        gauge, always 1
 //	sctpguard_start_time_seconds                         gauge
 //	    The daemon's version, and when it started (Unix time).

@@ -17,6 +17,7 @@ type totals struct {
 	msgsUp, bytesUp       uint64
 	msgsFront, bytesFront uint64
 	blocked               time.Duration
+	pathEvents            uint64
 	ended                 map[string]uint64
 }
 
@@ -37,6 +38,7 @@ func (t *totals) add(a *association) {
 	t.msgsFront += a.toFront.msgs.Load()
 	t.bytesFront += a.toFront.bytes.Load()
 	t.blocked += a.blocked()
+	t.pathEvents += a.pathEvents.Load()
 	reason, _ := a.reason.Load().(string)
 	t.addEnded(reason)
 }
@@ -55,8 +57,8 @@ func (t *totals) snapshot(live []admin.AssocStatus) admin.RelayTotals {
 		Accepted: t.accepted.Load(), Refused: t.refused.Load(),
 		MsgsToUpstream: t.msgsUp, BytesToUpstream: t.bytesUp,
 		MsgsToFront: t.msgsFront, BytesToFront: t.bytesFront,
-		Blocked: t.blocked,
-		Ended:   make(map[string]uint64, len(t.ended)),
+		Blocked: t.blocked, PathEvents: t.pathEvents,
+		Ended: make(map[string]uint64, len(t.ended)),
 	}
 	for k, v := range t.ended {
 		out.Ended[k] = v
@@ -68,6 +70,7 @@ func (t *totals) snapshot(live []admin.AssocStatus) admin.RelayTotals {
 		out.MsgsToFront += a.MsgsToFront
 		out.BytesToFront += a.BytesToFront
 		out.Blocked += a.Blocked
+		out.PathEvents += a.PathEvents
 	}
 	return out
 }
