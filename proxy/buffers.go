@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"sync"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -28,128 +29,75 @@ func putScratch(b *[]byte) {
 	scratch.Put(b)
 }
 
-// A pipe's source is a socket whose kernel receive queue fills while the pipe does not
-// keep up (it waits for quota, or the producer is faster). Linux counts a message there
-// at payload + sizeof(struct sk_buff) (233 bytes for a 1-byte message on 6.1) against
-// SO_RCVBUF, while the message really holds ~1.6 KB, so a receive buffer sized for
-// large messages holds several times its size in true cost when the messages are
-// small. srcBuffer therefore adapts the source's SO_RCVBUF, which Linux checks on every
-// arriving chunk, while the window the association advertised at set-up stays as it was:
+// A pipe that waits for quota stops reading its source, whose kernel receive queue
+// then fills up to SO_RCVBUF before SCTP closes the producer's window. Linux counts a
+// queued message there at payload + sizeof(struct sk_buff) (233 bytes for a 1-byte
+// message on 6.1) while it really holds ~1.6 KB, so the receive buffer that offers a
+// useful window to large messages holds many times its size in true cost once the
+// messages are small. Once the pipe has waited a while (freezeAfter), two things keep
+// that queue short:
 //
-//   - to the size of the messages read: the buffer is cut so that the queue, full of
-//     messages of that size, holds at most queueBudget of true cost (payload and the
-//     cost model's overhead per message). Until the first message is read it is cut for
-//     the smallest messages;
-//   - while the pipe waits for quota, to just above what the queue holds: the next
-//     chunk to arrive then closes the window (Linux announces a zero window once the
-//     queue reaches SO_RCVBUF), so nothing more piles up while the pipe cannot read.
+//   - the pipe reads what the queue holds into a backlog of its own (see backlog),
+//     where a small message costs its payload and a few dozen bytes;
+//   - srcBuffer then sets SO_RCVBUF to just above what is left queued: the next chunk
+//     to arrive closes the window (Linux announces a zero window once the queue
+//     reaches SO_RCVBUF, which it checks on every chunk, while the window offered at
+//     set-up stays as it was). Once the account is half empty again the buffer is set
+//     back, and reading what is queued reopens the window.
 //
-// The buffer is never set below what the queue holds (see set): a chunk arriving at a
-// queue already over SO_RCVBUF is dropped without closing the window, the producer
-// waits for its retransmission timer (1 s, backing off), and its retransmissions to an
-// open window count towards aborting the association.
+// The buffer is never set below what the queue holds: a chunk arriving at a queue
+// already over SO_RCVBUF is dropped without closing the window, the producer waits
+// for its retransmission timer (1 s, backing off), and its retransmissions to an open
+// window count towards aborting the association.
+//
+// Cutting SO_RCVBUF for small messages while the pipe reads was tried and measured:
+// the queue then reaches the buffer whenever the producer is faster than the relay,
+// each time the window closes with chunks in flight, Linux drops those, and the
+// producer stalls on its retransmission timer (a 1-byte flood through a 1 MiB quota
+// fell from ~2,500 to ~900 messages a second in the test VM).
 type srcBuffer struct {
-	budget   int64 // true cost the queue may hold; 0 until start
-	overhead int64 // the cost model's overhead per message
-	applied  int   // SO_RCVBUF as the kernel keeps it now
-	size     int   // payload size the buffer is cut for: smaller messages lower it at once, larger raise it slowly
-	frozen   bool  // set to what the queue holds while the pipe waits
-	broken   bool  // the socket refused; leave it alone
+	normal int  // SO_RCVBUF as the kernel kept it before freeze; 0 until then
+	frozen bool // set to what the queue holds while the pipe waits
+	broken bool // the socket refused; leave it alone
 }
 
-// queueBudget is the true cost a pipe's source queue may hold for an association with
-// the given quota: half of it. The relay's sockets are set up with a receive buffer of
-// that size (the kernel doubles what frontOptions asks), which is what Linux counts for
-// as many bytes of large messages, and which offers a window of half of it.
-func queueBudget(quota int64) int64 { return quota / 2 }
-
-// minRecvBuffer is the smallest SO_RCVBUF Linux keeps (SOCK_MIN_RCVBUF: 2048 bytes and
-// an sk_buff); below it setting the buffer changes nothing.
-const minRecvBuffer = 2304
-
-// minCut is the least a receive buffer is cut to for small messages. When a closed
-// window reopens, the producer sends everything it has outstanding at once (a local
-// sender on default buffers: ~200 small messages, ~48 KB as Linux counts them here);
-// what does not fit below SO_RCVBUF is dropped and waits for the producer's
-// retransmission timer, which backs off from 1 s. A buffer below the burst lets each
-// round deliver only its size, and the association crawls.
-const minCut = 64 << 10
-
-// cutRecvBuffer cuts c's receive buffer for the smallest messages: for a front socket
-// just accepted, whose pipe starts only once the upstream association is up, while
-// the application may already be sending.
-func cutRecvBuffer(c *sctpsock.Conn, quota, overhead int64) {
-	b := srcBuffer{budget: queueBudget(quota), overhead: overhead}
-	b.set(c, b.cut())
-}
-
-// start cuts c's receive buffer for the smallest messages; observe then follows the
-// messages read.
-func (b *srcBuffer) start(c *sctpsock.Conn, budget, overhead int64) {
-	b.budget, b.overhead = budget, overhead
-	if budget <= 0 {
-		b.broken = true // no quota: nothing to size the buffer from
+// freeze sets c's receive buffer to just above what its queue holds; margin is room
+// for the message or two that close the window.
+func (b *srcBuffer) freeze(c *sctpsock.Conn, margin int) {
+	if b.broken || b.frozen {
 		return
 	}
-	b.set(c, b.cut())
-}
-
-// observe adapts c's receive buffer to a message of n payload bytes just read from it.
-func (b *srcBuffer) observe(c *sctpsock.Conn, n int) {
-	if b.broken || b.budget == 0 {
+	if b.normal == 0 {
+		n, err := recvBuffer(c)
+		if err != nil {
+			b.broken = true
+			return
+		}
+		b.normal = n
+	}
+	queued, err := recvQueued(c)
+	if err != nil || queued+margin >= b.normal {
 		return
 	}
-	if n < b.size {
-		b.size = n
-	} else {
-		b.size += (n - b.size + 15) / 16
+	if b.set(c, queued+margin) {
+		b.frozen = true
 	}
-	want := b.cut()
-	if d := want - b.applied; d > b.applied/8 || -d > b.applied/8 {
-		b.set(c, want)
-	}
-}
-
-// cut is the receive buffer, in the kernel's counted bytes, at which a queue of
-// messages of b.size payload bytes holds b.budget of true cost.
-func (b *srcBuffer) cut() int {
-	s := int64(b.size)
-	n := b.budget * (s + rxCountedPerChunk) / (s + b.overhead)
-	return int(min(max(n, minCut), b.budget))
-}
-
-// freeze sets c's receive buffer to just above what its queue holds, while the pipe
-// waits for quota: one or two more messages close the window.
-func (b *srcBuffer) freeze(c *sctpsock.Conn) {
-	if b.broken || b.budget == 0 || b.frozen {
-		return
-	}
-	prev := b.applied
-	b.set(c, 0)                      // as low as it may go: see set
-	b.applied, b.frozen = prev, true // restored by thaw
 }
 
 // thaw gives c back the buffer it had before freeze.
 func (b *srcBuffer) thaw(c *sctpsock.Conn) {
-	if b.frozen {
+	if b.frozen && b.set(c, b.normal) {
 		b.frozen = false
-		b.set(c, b.applied)
 	}
 }
 
-// set sets c's receive buffer so that the kernel keeps n (it doubles what is set), or
-// what its queue holds and room for a message or two if that is more: the next chunk
-// to arrive then either fits or closes the window, never finds the queue already over
-// the buffer and is dropped with the window open.
-func (b *srcBuffer) set(c *sctpsock.Conn, n int) {
-	if queued, err := recvQueued(c); err == nil {
-		n = max(n, queued+2*(min(b.size, 64<<10)+rxCountedPerChunk))
-	}
+// set sets c's receive buffer so that the kernel keeps n (it doubles what is set).
+func (b *srcBuffer) set(c *sctpsock.Conn, n int) bool {
 	if err := setRecvBuffer(c, (n+1)/2); err != nil {
 		b.broken = true
-		return
+		return false
 	}
-	b.applied = max(n, minRecvBuffer)
+	return true
 }
 
 // recvBuffer is c's SO_RCVBUF as the kernel keeps it (twice the value set).
@@ -189,6 +137,25 @@ func setRecvBuffer(c *sctpsock.Conn, n int) error {
 	})
 }
 
+// aborted returns the error an ABORT left on c, if its association is gone: nil while
+// it lives, and nil after a graceful end, whose queued messages are still to be read.
+// It clears the socket's pending error (SO_ERROR).
+func aborted(c *sctpsock.Conn) error {
+	if _, err := c.Status(); err == nil {
+		return nil
+	}
+	var serr error
+	if err := control(c, func(fd int) error {
+		if n, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); err == nil && n != 0 {
+			serr = syscall.Errno(n)
+		}
+		return nil
+	}); err != nil {
+		return err // closed
+	}
+	return serr
+}
+
 func control(c *sctpsock.Conn, f func(fd int) error) error {
 	rc, err := c.SyscallConn()
 	if err != nil {
@@ -199,4 +166,67 @@ func control(c *sctpsock.Conn, f func(fd int) error) error {
 		return err
 	}
 	return ferr
+}
+
+// backlog holds, in order, the messages and notifications a pipe read from its source
+// while a charge waited, until they are relayed: payloads back to back in one buffer,
+// and a 16-byte record for each. It is owned by the pipe's goroutine; an empty backlog
+// holds no memory.
+type backlog struct {
+	data  []byte       // payloads
+	recs  []backlogRec // from head on: not yet relayed
+	notes []*sctpsock.Notification
+	head  int
+	off   int   // where the payload of recs[head] starts in data
+	err   error // the read error that ended reading ahead, if any
+}
+
+type backlogRec struct {
+	n         uint32
+	ppid      uint32
+	stream    uint16
+	unordered bool
+	note      int32 // index in notes + 1 for a notification, 0 for data
+}
+
+// backlogPerMsg is what holding one message costs the backlog beyond its payload: its
+// record and the slack of growing slices.
+const backlogPerMsg = 32
+
+// size is the memory the backlog holds, counted as its limit is.
+func (q *backlog) size() int { return len(q.data) + backlogPerMsg*len(q.recs) }
+
+// push appends a copy of m.
+func (q *backlog) push(m sctpsock.Msg) {
+	r := backlogRec{n: uint32(len(m.Data)), ppid: m.PPID, stream: m.Stream, unordered: m.Unordered}
+	if m.Notification != nil {
+		q.notes = append(q.notes, m.Notification)
+		r.n, r.note = 0, int32(len(q.notes))
+	} else {
+		q.data = append(q.data, m.Data...)
+	}
+	q.recs = append(q.recs, r)
+}
+
+// pop removes and returns the oldest message, if any. Its Data is valid until the
+// next push.
+func (q *backlog) pop() (sctpsock.Msg, bool) {
+	if q.head == len(q.recs) {
+		return sctpsock.Msg{}, false
+	}
+	r := q.recs[q.head]
+	q.head++
+	var m sctpsock.Msg
+	if r.note > 0 {
+		m.Notification = q.notes[r.note-1]
+		q.notes[r.note-1] = nil
+	} else {
+		end := q.off + int(r.n)
+		m = sctpsock.Msg{Data: q.data[q.off:end:end], PPID: r.ppid, Stream: r.stream, Unordered: r.unordered}
+		q.off = end
+	}
+	if q.head == len(q.recs) {
+		*q = backlog{err: q.err}
+	}
+	return m, true
 }

@@ -34,12 +34,16 @@ type inflight struct {
 	// this host: what it has received but not yet read is still this host's memory,
 	// so a charge is released only once the receiver has consumed the message.
 	receiver *sctpsock.PortPair
+	// window is the receive window dst's peer offered before anything was sent to it:
+	// what it offers with nothing unread. Zero if unknown (see learnWindow).
+	window uint32
 }
 
 type heldMsg struct {
-	cost   int64
-	chunks int
-	rx     int64 // what a local receiver's queue counts for it: see rxCountedPerChunk
+	cost    int64
+	chunks  int
+	payload int
+	rx      int64 // what a local receiver's queue counts for it: see rxCountedPerChunk
 }
 
 // rxCountedPerChunk is what Linux counts in a receiving socket's queue (RX_QUEUE in
@@ -69,7 +73,7 @@ func (f *inflight) push(cost int64, payload int) {
 	if f.n == len(f.entries) {
 		f.grow()
 	}
-	f.entries[(f.head+f.n)%len(f.entries)] = heldMsg{cost: cost, chunks: c, rx: int64(payload + c*rxCountedPerChunk)}
+	f.entries[(f.head+f.n)%len(f.entries)] = heldMsg{cost: cost, chunks: c, payload: payload, rx: int64(payload + c*rxCountedPerChunk)}
 	f.n++
 	f.pushed++
 	f.chunks += c
@@ -92,7 +96,12 @@ func (f *inflight) grow() {
 // asked.
 func (f *inflight) release(kernelChunks int, receiverRx int64, extra int) (freed int64) {
 	f.mu.Lock()
-	keep := f.held(kernelChunks, receiverRx) + extra
+	return f.releaseBeyond(f.held(kernelChunks, receiverRx, false) + extra)
+}
+
+// releaseBeyond releases every message but the newest keep; f.mu is held, and
+// unlocked.
+func (f *inflight) releaseBeyond(keep int) (freed int64) {
 	for f.n > keep {
 		m := f.entries[f.head]
 		f.head = (f.head + 1) % len(f.entries)
@@ -109,18 +118,55 @@ func (f *inflight) release(kernelChunks int, receiverRx int64, extra int) (freed
 }
 
 // held is how many of the newest messages make up the last chunks chunks plus, before
-// them, rx bytes of a receiver's queue as the kernel counts it.
-func (f *inflight) held(chunks int, rx int64) int {
+// them, n bytes: of a receiver's queue as the kernel counts it, or of payload.
+func (f *inflight) held(chunks int, n int64, payload bool) int {
 	keep := 0
-	for ; keep < f.n && (chunks > 0 || rx > 0); keep++ {
+	for ; keep < f.n && (chunks > 0 || n > 0); keep++ {
 		m := f.entries[(f.head+f.n-1-keep)%len(f.entries)]
-		if chunks > 0 {
+		switch {
+		case chunks > 0:
 			chunks -= m.chunks
-		} else {
-			rx -= m.rx
+		case payload:
+			n -= int64(m.payload)
+		default:
+			n -= m.rx
 		}
 	}
 	return keep
+}
+
+// learnWindow records the receive window dst's peer offers, for settleQuick; only
+// before anything was written to dst.
+func (f *inflight) learnWindow(dst *sctpsock.Conn) {
+	if f.receiver == nil || f.mark() != 0 {
+		return
+	}
+	if st, err := dst.Status(); err == nil {
+		f.window = st.PeerRwnd
+	}
+}
+
+// settleQuick is settle without reading /proc for a local receiver while dst hears
+// from it: Linux's receive window shrinks by the payload of what is queued unread
+// (and closes when the queue is full), and every SACK reports it, so the window
+// offered before anything was sent, less the peer's window as dst knows it now, is
+// at least the payload the receiver has not read or dst has not seen acknowledged.
+// The newest messages carrying that much payload, and those not yet sent, are kept.
+// A window dst last heard of long ago only keeps more. settle, reading /proc, is
+// used when the window is not known.
+func (f *inflight) settleQuick(dst *sctpsock.Conn) int64 {
+	if f.receiver == nil || f.window == 0 {
+		return f.settle(dst, nil, 0)
+	}
+	st, err := dst.Status()
+	if err != nil {
+		return 0
+	}
+	if st.PeerRwnd > f.window {
+		return f.settle(dst, nil, 0)
+	}
+	f.mu.Lock()
+	return f.releaseBeyond(f.held(int(st.Pending), int64(f.window-st.PeerRwnd), true))
 }
 
 // senderDry is called when dst reports its send queue empty (SENDER_DRY): every

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/sctpguard/sctpguard/quota"
 	"github.com/sctpguard/sctpguard/sctpsock"
@@ -28,7 +29,8 @@ type pipe struct {
 	cost       quota.CostModel
 	held       *inflight                          // charges the kernel of dst still holds
 	onNotify   func(*sctpsock.Notification) error // an error ends the pipe
-	srcBuf     srcBuffer                          // src's receive buffer, cut to the true cost of what it queues
+	srcBuf     srcBuffer                          // src's receive buffer, held at its queue while a charge waits
+	ahead      backlog                            // messages read from src while a charge waited, not yet relayed
 	// burst is held while the pipe relays what src has ready, so that a drain
 	// can act between two messages (see between).
 	burst sync.Mutex
@@ -47,7 +49,7 @@ func (p *pipe) between(f func()) {
 // run relays until src ends (io.EOF), an error, or the association is closed. While
 // src has nothing to read the pipe holds no buffer.
 func (p *pipe) run(ctx context.Context) error {
-	p.srcBuf.start(p.src, queueBudget(p.acct.Limit()), p.cost.PerMessage())
+	p.held.learnWindow(p.dst)
 	for {
 		if err := p.src.WaitReadable(); err != nil {
 			return &legError{leg: p.srcLeg(), op: "read", err: err}
@@ -61,8 +63,8 @@ func (p *pipe) run(ctx context.Context) error {
 	}
 }
 
-// drain relays every message src has ready, with one borrowed buffer, given back while
-// a message waits for quota (see relay).
+// drain relays every message src has ready, and the backlog first, with one borrowed
+// buffer, given back while a message waits for quota (see relay).
 func (p *pipe) drain(ctx context.Context) error {
 	var b *[]byte
 	defer func() {
@@ -71,18 +73,12 @@ func (p *pipe) drain(ctx context.Context) error {
 		}
 	}()
 	for {
-		if b == nil {
-			b = getScratch()
-		}
-		m, err := p.src.TryReadMsg(*b)
+		m, err := p.next(&b)
 		if errors.Is(err, sctpsock.ErrWouldBlock) {
 			return nil
 		}
 		if err != nil {
-			return &legError{leg: p.srcLeg(), op: "read", err: err}
-		}
-		if cap(m.Data) > cap(*b) {
-			*b = m.Data[:cap(m.Data)] // grown for a large message; dropped by putScratch
+			return err
 		}
 		if m.Notification != nil {
 			if err := p.onNotify(m.Notification); err != nil {
@@ -96,17 +92,42 @@ func (p *pipe) drain(ctx context.Context) error {
 	}
 }
 
-// relay charges one message and writes it to dst. m.Data is in the read buffer *b;
+// next returns the oldest message of the backlog, or else the read error that ended
+// reading ahead, or else the next message src has ready, read into *b (borrowed if
+// nil). ErrWouldBlock means there is nothing.
+func (p *pipe) next(b **[]byte) (sctpsock.Msg, error) {
+	if m, ok := p.ahead.pop(); ok {
+		return m, nil
+	}
+	if err := p.ahead.err; err != nil {
+		return sctpsock.Msg{}, err
+	}
+	if *b == nil {
+		*b = getScratch()
+	}
+	m, err := p.src.TryReadMsg(**b)
+	if errors.Is(err, sctpsock.ErrWouldBlock) {
+		return m, err
+	}
+	if err != nil {
+		return m, &legError{leg: p.srcLeg(), op: "read", err: err}
+	}
+	if cap(m.Data) > cap(**b) {
+		**b = m.Data[:cap(m.Data)] // grown for a large message; dropped by putScratch
+	}
+	return m, nil
+}
+
+// relay charges one message and writes it to dst. m.Data may be in the read buffer *b;
 // if the charge has to wait, the message is copied out and the buffer given back
-// (*b = nil), so that a pipe blocked on its quota holds its message, not a buffer.
+// (*b = nil), so that a pipe blocked on its quota holds its messages, not a buffer.
 func (p *pipe) relay(ctx context.Context, m sctpsock.Msg, b **[]byte) error {
 	if m.Stream >= p.dstStreams {
 		return &streamError{dir: p.dir, stream: m.Stream, have: p.dstStreams}
 	}
-	p.srcBuf.observe(p.src, len(m.Data))
 	cost := p.cost.Cost(len(m.Data))
 	ok, err := p.acct.TryCharge(cost)
-	if !ok && err == nil && p.held.settle(p.dst, nil, 0) > 0 {
+	if !ok && err == nil && p.held.settleQuick(p.dst) > 0 {
 		// What the kernel has let go since the last question may make room: ask
 		// before waiting, and before competing with other associations for
 		// what is beyond this one's reserve.
@@ -116,10 +137,13 @@ func (p *pipe) relay(ctx context.Context, m sctpsock.Msg, b **[]byte) error {
 		return chargeErr(cost, err)
 	}
 	if !ok {
+		// m.Data is in *b or in the backlog, which readAhead appends to.
 		m.Data = bytes.Clone(m.Data)
-		putScratch(*b)
-		*b = nil
-		if err := p.wait(ctx, cost); err != nil {
+		if *b != nil {
+			putScratch(*b)
+			*b = nil
+		}
+		if err := p.wait(ctx, cost, 2*(min(len(m.Data), 64<<10)+rxCountedPerChunk)); err != nil {
 			return err
 		}
 	}
@@ -137,16 +161,69 @@ func (p *pipe) relay(ctx context.Context, m sctpsock.Msg, b **[]byte) error {
 	p.held.push(cost, len(m.Data))
 	p.msgs.Add(1)
 	p.bytes.Add(uint64(len(m.Data)))
+	if p.srcBuf.frozen && 2*p.acct.Used() <= p.acct.Limit() {
+		p.srcBuf.thaw(p.src) // the consumer is catching up: let the producer in again
+	}
 	return nil
 }
 
+// readAheadFrom is the least src must have queued, as the kernel counts it, for
+// readAhead to read it.
+const readAheadFrom = 16 << 10
+
+// readAhead moves what src has queued into the backlog, up to a quarter of the
+// account's limit, before the pipe waits for quota: the kernel holds a small message
+// for ~1.6 KB, the backlog for its payload and a few dozen bytes. A read error ends
+// reading ahead; next returns it once the backlog is relayed.
+//
+// A queue of a few messages is left alone: after the pipe's last wait, srcBuffer held
+// it at what it held, the next message closed the window, and reading now would
+// reopen it. The producer would send what it has outstanding, most of it would be
+// dropped when the window closed again, and it would wait for its retransmission
+// timer, backing off from 1 s each time: seconds of silence once the pipe can relay
+// again.
+func (p *pipe) readAhead() {
+	if p.ahead.err != nil {
+		return
+	}
+	if queued, err := recvQueued(p.src); err != nil || queued < readAheadFrom {
+		return
+	}
+	limit := int(p.acct.Limit() / 4)
+	b := getScratch()
+	defer func() { putScratch(b) }()
+	for p.ahead.size() < limit {
+		m, err := p.src.TryReadMsg(*b)
+		if errors.Is(err, sctpsock.ErrWouldBlock) {
+			return
+		}
+		if err != nil {
+			p.ahead.err = &legError{leg: p.srcLeg(), op: "read", err: err}
+			return
+		}
+		if cap(m.Data) > cap(*b) {
+			*b = m.Data[:cap(m.Data)]
+		}
+		p.ahead.push(m)
+	}
+}
+
+// freezeAfter is how long a charge waits before the pipe moves its source's queue into
+// the backlog and holds it there (readAhead, srcBuffer): a quota full for a moment,
+// while a reading receiver catches up, must not close the producer's window, which
+// makes it lose what it has in flight and wait for its retransmission timer. Once
+// held, the queue stays held until the account is half empty, however many charges
+// wait in between, for the same reason.
+const freezeAfter = 100 * time.Millisecond
+
 // wait blocks until cost fits the account. While it waits it asks the kernel what it
 // still holds of earlier messages, so acknowledged ones give their charge back, and
-// src's receive buffer is held at what its queue holds, so that the producer is stopped
-// by SCTP's window instead of filling the queue (see srcBuffer).
-func (p *pipe) wait(ctx context.Context, cost int64) error {
-	p.srcBuf.freeze(p.src)
-	defer p.srcBuf.thaw(p.src)
+// checks that src is still there. Once it has waited freezeAfter it reads src's queue
+// ahead and holds src's receive buffer at what is left queued and margin, so that the
+// producer is stopped by SCTP's window instead of filling the queue (see srcBuffer),
+// until relay finds the account half empty again.
+func (p *pipe) wait(ctx context.Context, cost int64, margin int) error {
+	start := time.Now()
 	wait := settleEvery
 	for {
 		err := chargeWithin(ctx, p.acct, cost, wait)
@@ -156,10 +233,14 @@ func (p *pipe) wait(ctx context.Context, cost int64) error {
 		if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
 			return chargeErr(cost, err)
 		}
-		if _, err := p.src.Status(); err != nil {
+		if err := aborted(p.src); err != nil {
 			// src is not read while the pipe waits, so its ABORT is seen here; a
 			// flood whose producer gave up must not hold its quota forever.
-			return &legError{leg: p.srcLeg(), op: "read", err: fmt.Errorf("association gone while waiting for quota: %w", errors.Join(sctpsock.ErrAborted, err))}
+			return &legError{leg: p.srcLeg(), op: "read", err: fmt.Errorf("aborted while waiting for quota: %w", errors.Join(sctpsock.ErrAborted, err))}
+		}
+		if !p.srcBuf.frozen && time.Since(start) >= freezeAfter {
+			p.readAhead()
+			p.srcBuf.freeze(p.src, margin)
 		}
 		if p.held.settle(p.dst, nil, 0) > 0 {
 			wait = settleEvery

@@ -67,10 +67,10 @@ func (r *Relay) frontOptions(cfg *config.Relay) sctpsock.Options {
 		NoDelay:      cfg.NoDelay,
 		MaxMessage:   int(cfg.MaxMessage),
 		// The kernel doubles both. The send buffer holds what the quota admits; the
-		// receive buffer what a pipe's source queue may hold of large messages (the
-		// window offered is half of it), and pipes cut it for small ones (srcBuffer).
+		// receive buffer half of it (the window offered is half of that). A pipe
+		// waiting for quota holds it at what is queued (srcBuffer).
 		SendBuffer: int(cfg.Quota.Association / 2),
-		RecvBuffer: int(queueBudget(cfg.Quota.Association) / 2),
+		RecvBuffer: int(cfg.Quota.Association / 4),
 		Events:     relayEvents,
 	}
 }
@@ -110,7 +110,6 @@ func (r *Relay) acceptLoop(ctx context.Context) {
 			continue
 		}
 		r.totals.accepted.Add(1)
-		cutRecvBuffer(front, r.cfg.Load().Quota.Association, r.cost.PerMessage())
 		r.wg.Add(1)
 		go r.handle(ctx, front)
 	}

@@ -27,11 +27,11 @@ import (
 // served.
 func TestFairness(t *testing.T) {
 	const (
-		exchanges = 2000 // B's messages per trial
+		exchanges = 3000 // B's messages per trial
 		window    = 16   // B's requests in flight
 		size      = 100  // bytes per request
 		minRounds = 3
-		maxRounds = 6    // more rounds only while the ratio is above the bound
+		maxRounds = 8    // more rounds only while the ratio is above the bound
 		maxSlow   = 1.10 // B under the flood, relative to B alone
 	)
 	stall := make(chan struct{})
