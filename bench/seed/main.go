@@ -15,9 +15,13 @@
 // Host memory used is the drop of MemAvailable (/proc/meminfo) from a
 // baseline taken before the receiver, the relay and the associations exist
 // to the plateau once every sender is blocked: it counts the kernel's queues
-// on both sides and the relay process itself. Caches are dropped before each
-// reading and the host must recover between rows, so rows do not pollute
-// each other. Each row is one path and one association count:
+// on both sides and the relay process itself. Two columns say where it went:
+// the growth of the kernel's slab (every SCTP queue on the path, the senders'
+// own send queues included) and the resident memory of the relay's processes
+// (a Go daemon's heap, in transparent huge pages where the kernel has them on,
+// is a fixed cost that only many associations amortize). Caches are dropped
+// before each reading and the host must recover between rows, so rows do not
+// pollute each other. Each row is one path and one association count:
 //
 //	direct     sender ──SCTP──▶ receiver
 //	socat      sender ──SCTP──▶ socat (byte relay, nodelay both legs) ──SCTP──▶ receiver

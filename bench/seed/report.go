@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 )
 
-var columns = []string{"path", "assocs", "msgs/assoc", "host memory used", "per assoc", "vs direct", "stopped"}
+var columns = []string{"path", "assocs", "msgs/assoc", "host memory used", "per assoc", "vs direct", "kernel slab", "relay RSS", "stopped"}
 
 // cells is the table's row for r; direct is the direct row of the same
 // association count, if any.
@@ -17,9 +17,9 @@ func cells(r, direct *row) []string {
 	c := []string{r.path, strconv.Itoa(r.assocs)}
 	switch {
 	case r.skipped != "":
-		return append(c, "-", "-", "-", "-", "skipped: "+r.skipped)
+		return append(c, "-", "-", "-", "-", "-", "-", "skipped: "+r.skipped)
 	case r.err != nil:
-		return append(c, "-", "-", "-", "-", "error: "+firstLine(r.err.Error()))
+		return append(c, "-", "-", "-", "-", "-", "-", "error: "+firstLine(r.err.Error()))
 	}
 	vs := "-"
 	if direct != nil && direct.err == nil && direct.skipped == "" && direct.used > 0 {
@@ -33,7 +33,11 @@ func cells(r, direct *row) []string {
 	if len(r.notes) > 0 {
 		stopped += "; " + strings.Join(r.notes, "; ")
 	}
-	return append(c, msgs, mb(r.used), mb(r.used/int64(r.assocs)), vs, stopped)
+	rss := "-"
+	if r.relayRSS > 0 {
+		rss = mb(r.relayRSS)
+	}
+	return append(c, msgs, mb(r.used), mb(r.used/int64(r.assocs)), vs, mb(r.slab), rss, stopped)
 }
 
 func directFor(rows []*row, r *row) *row {

@@ -31,6 +31,8 @@ type row struct {
 	assocs   int
 	accepted []int64 // messages each sender got into the kernel
 	used     int64   // MemAvailable drop, bytes
+	slab     int64   // growth of the kernel's slab (its queues on the whole path), bytes
+	relayRSS int64   // resident memory of the relay's processes at the plateau, bytes; 0 for direct
 	stopped  string  // why the flood ended
 	notes    []string
 	skipped  string
@@ -81,9 +83,10 @@ func (b *bench) runRow(ctx context.Context, p path, n int, prev []*row) *row {
 	if !steady {
 		r.notes = append(r.notes, "baseline unsteady")
 	}
+	baseSlab, _ := meminfo("Slab")
 	sc := &scene{}
 	defer b.cleanup(ctx, sc, baseline)
-	r.err = b.measure(ctx, sc, p, dir, n, r, baseline)
+	r.err = b.measure(ctx, sc, p, dir, n, r, baseline, baseSlab)
 	if r.err != nil {
 		b.logf("  error: %v", r.err)
 		return r
@@ -96,7 +99,7 @@ func (b *bench) runRow(ctx context.Context, p path, n int, prev []*row) *row {
 }
 
 // measure sets the row up, floods and reads the plateau into r.
-func (b *bench) measure(ctx context.Context, sc *scene, p path, dir string, n int, r *row, baseline int64) error {
+func (b *bench) measure(ctx context.Context, sc *scene, p path, dir string, n int, r *row, baseline, baseSlab int64) error {
 	var err error
 	if sc.recv, err = listenReceiver(); err != nil {
 		return err
@@ -131,6 +134,12 @@ func (b *bench) measure(ctx context.Context, sc *scene, p path, dir string, n in
 		r.notes = append(r.notes, "plateau unsteady")
 	}
 	r.used = baseline - avail
+	if slab, err := meminfo("Slab"); err == nil {
+		r.slab = slab - baseSlab
+	}
+	if sc.relay != nil {
+		r.relayRSS = groupRSS(sc.relay.cmd.Process.Pid)
+	}
 	if r.stopped == "message cap" {
 		r.stopped = fmt.Sprintf("message cap (%s)", count(b.s.msgCap))
 	}
