@@ -2,8 +2,10 @@ package integration
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/netip"
 	"strconv"
@@ -105,8 +107,28 @@ func soakRound(t *testing.T, addr netip.AddrPort, rng *rand.Rand) bool {
 		return true
 	}
 	c.Shutdown()
-	readEnd(c, 20*time.Second)
+	if err := awaitShutdown(c, 20*time.Second); err != nil {
+		t.Errorf("after SHUTDOWN: %v", err)
+	}
 	return false
+}
+
+// awaitShutdown reads until the association that c shut down has ended: the
+// SHUTDOWN_COMP event (the socket that sent SHUTDOWN never reads EOF).
+func awaitShutdown(c *sctpsock.Conn, timeout time.Duration) error {
+	c.SetReadDeadline(time.Now().Add(timeout))
+	buf := make([]byte, 8192)
+	for {
+		m, err := c.ReadMsg(buf)
+		switch {
+		case errors.Is(err, io.EOF):
+			return nil
+		case err != nil:
+			return err
+		case m.Notification != nil && m.Notification.AssocChange != nil && m.Notification.AssocChange.State == sctpsock.ShutdownComplete:
+			return nil
+		}
+	}
 }
 
 // waitIdle waits until sctpguard holds no association and no charge.
