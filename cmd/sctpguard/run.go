@@ -43,6 +43,7 @@ Examples:
 	if cfg == nil {
 		return code
 	}
+	withoutHugePages()
 	log := newLogger(cfg.Log, stderr)
 	if err := serve(cfg, *path, log); err != nil {
 		log.Error("stopped", "error", err)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -115,12 +116,14 @@ quota {
 	waitHeldZero(t, g)
 }
 
-// processAllowance is what the sctpguard and test processes may grow by in the seed
-// scenario whatever the number of associations. Measured in the VM: 4 to 12 MB for
-// sctpguard and 0.5 to 5 MB for the test, Go heaps growing to their collection goals
-// in transparent huge pages (the VM's kernel has them "always"; GODEBUG=disablethp=1
-// takes 2 to 4 MB off).
-const processAllowance = 16 << 20
+// processAllowance is what the sctpguard and test processes, and what the kernel
+// holds outside its slab, may add in the seed scenario whatever the number of
+// associations. Measured in the VM at 16 associations: sctpguard +4 to +12 MB (Go's
+// heap growing to its first collection goal), the test +0.4 to +5 MB, and up to
+// ~20 MB that is neither slab nor anonymous memory in some runs (page-allocated
+// packet buffers of retransmissions, unverified). The kernel's slab, where the seed
+// bug lives, is held to 2 MiB per association on its own.
+const processAllowance = 32 << 20
 
 // quiesce returns the test process's free memory to the kernel and drops the page
 // cache, so that MemAvailable moves with what the scenario holds.
@@ -166,42 +169,55 @@ func floodUntilBlocked(c *sctpsock.Conn) int {
 
 // drainReceivers reads everything and checks each receiver got its sender's messages
 // once and in order (receivers and senders are matched by message count order: each
-// receiver must see 0, 1, 2, ... up to one sender's count).
+// receiver must see 0, 1, 2, ... up to one sender's count). A receiver stops at 3 s
+// of silence; while the counts do not match the senders', every receiver reads on,
+// for up to a minute of silence: a chunk dropped while the receiver's window was
+// closed comes back only when the sender's retransmission timer, backed off during
+// the stall, fires.
 func drainReceivers(t *testing.T, receivers []*sctpsock.Conn, sent []int) {
 	t.Helper()
-	want := map[int]int{}
-	for _, n := range sent {
-		want[n]++
+	got := make([]int, len(receivers))
+	for _, silence := range []time.Duration{3 * time.Second, time.Minute} {
+		readAll(t, receivers, got, silence)
+		if sameCounts(got, sent) {
+			return
+		}
+		t.Logf("receivers have %v after %v of silence; senders sent %v: reading on", got, silence, sent)
 	}
-	var mu sync.Mutex
+	t.Errorf("senders and receivers disagree: receivers got %v, senders sent %v", got, sent)
+}
+
+// readAll reads every receiver on from got[i] until silence.
+func readAll(t *testing.T, receivers []*sctpsock.Conn, got []int, silence time.Duration) {
 	var wg sync.WaitGroup
-	for _, r := range receivers {
+	for i, r := range receivers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			n, err := readNumbered(r)
-			mu.Lock()
-			defer mu.Unlock()
+			n, err := readNumbered(r, got[i], silence)
 			if err != nil {
 				t.Error(err)
 			}
-			want[n]--
+			got[i] = n
 		}()
 	}
 	wg.Wait()
-	for n, left := range want {
-		if left != 0 {
-			t.Errorf("senders and receivers disagree: %d sender(s) with %d messages unmatched (%v)", left, n, sent)
-		}
-	}
 }
 
-// readNumbered reads until 3 s of silence; messages must carry PPIDs 0, 1, 2, ...
-func readNumbered(c *sctpsock.Conn) (int, error) {
+// sameCounts reports whether got and sent hold the same counts, in any order.
+func sameCounts(got, sent []int) bool {
+	a, b := slices.Clone(got), slices.Clone(sent)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+// readNumbered reads from message n on until silence; messages must carry PPIDs n,
+// n+1, ...
+func readNumbered(c *sctpsock.Conn, n int, silence time.Duration) (int, error) {
 	buf := make([]byte, 64)
-	n := 0
 	for {
-		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		c.SetReadDeadline(time.Now().Add(silence))
 		m, err := c.ReadMsg(buf)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			return n, nil
