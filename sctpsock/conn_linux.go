@@ -1,6 +1,7 @@
 package sctpsock
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +38,8 @@ type Conn struct {
 	wr          writeState
 	pfd         [1]unix.PollFd // WaitReadable's poll set
 	waitStep    func(fd uintptr) bool
+	dry         Notification // the last SENDER_DRY read, reused (see Msg.Notification)
+	dryRaw      [16]byte
 }
 
 // readState is the reader's state, kept in the Conn so that the poller
@@ -252,10 +255,28 @@ func (r *readState) recvmsg(fd uintptr) (n, flags, oobn int, errno unix.Errno) {
 	return int(m), int(r.msg.Flags), int(r.msg.Controllen), 0
 }
 
+// senderDry returns b as the Conn's reused SENDER_DRY notification, or nil if b is
+// another notification (or malformed: ParseNotification then says why).
+func (c *Conn) senderDry(b []byte) *Notification {
+	if len(b) < snHeaderLen || NotificationType(binary.NativeEndian.Uint16(b)) != NotifySenderDry {
+		return nil
+	}
+	length := binary.NativeEndian.Uint32(b[4:])
+	if length < snHeaderLen || int(length) > len(b) || int(length) > len(c.dryRaw) {
+		return nil
+	}
+	raw := c.dryRaw[:copy(c.dryRaw[:], b[:length])]
+	c.dry = Notification{Type: NotifySenderDry, Flags: binary.NativeEndian.Uint16(b[2:]), Raw: raw}
+	return &c.dry
+}
+
 // message builds the Msg from a complete read.
 func (c *Conn) message() (Msg, error) {
 	r := &c.rd
 	if r.flags&msgNotification != 0 {
+		if n := c.senderDry(r.buf[:r.n]); n != nil {
+			return Msg{Notification: n}, nil
+		}
 		n, err := ParseNotification(r.buf[:r.n])
 		if err != nil {
 			return Msg{}, fmt.Errorf("read: %w", err)

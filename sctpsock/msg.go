@@ -121,7 +121,9 @@ type Msg struct {
 	// Unordered is the U bit: deliver without regard to stream order.
 	Unordered bool
 	// Notification, when non-nil, makes this message an event from the
-	// kernel (MSG_NOTIFICATION), never data; Data is then nil.
+	// kernel (MSG_NOTIFICATION), never data; Data is then nil. A SENDER_DRY
+	// notification, which a busy sender gets after every burst, is kept in
+	// the Conn and valid until the next read: copy it to keep it.
 	Notification *Notification
 }
 
