@@ -67,8 +67,11 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front *sctpsock.Con
 	}
 	ust, err := up.Status()
 	if err != nil {
-		up.Abort()
-		return nil, fmt.Errorf("upstream status: %w", err)
+		// The peer may have sent its messages and shut down before this look (Dial
+		// returns such an association): they and the SHUTDOWN_COMPLETE event wait in
+		// the socket, so relay them with the streams asked for.
+		log.Debug("upstream association already gone; relaying what it queued", "error", err)
+		ust = sctpsock.Status{InStreams: opts.MaxInStreams, OutStreams: opts.OutStreams}
 	}
 	upAddr := peerString(up)
 	a := &association{id: id, relay: cfg.Name, log: log.With("upstream", upAddr), front: front, up: up, upAddr: upAddr, started: time.Now()}
