@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sctpguard/sctpguard/bench/internal/child"
 	"github.com/sctpguard/sctpguard/sctpsock"
 )
 
@@ -140,7 +141,7 @@ func (s *sender) flood(max int64) {
 // floodAll runs every sender until all are blocked (no progress for
 // s.stall) or done, or a cap or the memory floor is hit; then it stops them
 // and returns why it stopped.
-func (b *bench) floodAll(ctx context.Context, ss []*sender, relay *child) (string, error) {
+func (b *bench) floodAll(ctx context.Context, ss []*sender, relay *child.Child) (string, error) {
 	var wg sync.WaitGroup
 	for _, s := range ss {
 		wg.Add(1)
@@ -166,7 +167,7 @@ func runSender(wg *sync.WaitGroup, s *sender, max int64) {
 }
 
 // watch polls the senders' progress until the flood is over.
-func (b *bench) watch(ctx context.Context, ss []*sender, relay *child) (string, error) {
+func (b *bench) watch(ctx context.Context, ss []*sender, relay *child.Child) (string, error) {
 	start := time.Now()
 	last := make([]int64, len(ss))
 	moved := make([]time.Time, len(ss))
@@ -199,7 +200,7 @@ func (b *bench) watch(ctx context.Context, ss []*sender, relay *child) (string, 
 			}
 		}
 		if relay != nil {
-			if err := relay.check(); err != nil {
+			if err := relay.Check(); err != nil {
 				return "relay exited", err
 			}
 		}

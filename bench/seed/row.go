@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/sctpguard/sctpguard/bench/internal/child"
 	"github.com/sctpguard/sctpguard/sctpsock"
 	"golang.org/x/sys/unix"
 )
@@ -45,7 +46,7 @@ func (r *row) failed() bool { return r.err != nil || r.resume != nil && r.resume
 // scene is everything a row set up, for teardown.
 type scene struct {
 	recv    *receiver
-	relay   *child
+	relay   *child.Child
 	senders []*sender
 }
 
@@ -59,7 +60,7 @@ func (sc *scene) teardown() {
 		s.c.Abort()
 	}
 	if sc.relay != nil {
-		sc.relay.stop()
+		sc.relay.Stop(10 * time.Second)
 	}
 }
 
@@ -138,13 +139,13 @@ func (b *bench) measure(ctx context.Context, sc *scene, p path, dir string, n in
 		r.slab = slab - baseSlab
 	}
 	if sc.relay != nil {
-		r.relayRSS = groupRSS(sc.relay.cmd.Process.Pid)
+		r.relayRSS = groupRSS(sc.relay.Pid())
 	}
 	if r.stopped == "message cap" {
 		r.stopped = fmt.Sprintf("message cap (%s)", count(b.s.msgCap))
 	}
 	if sc.relay != nil {
-		return sc.relay.check()
+		return sc.relay.Check()
 	}
 	return nil
 }
@@ -160,7 +161,7 @@ func (b *bench) afterGuard(ctx context.Context, sc *scene, dir string, n int, r 
 	b.logf("  resume: the receiver reads everything back")
 	conns, _ := sc.recv.waitConns(ctx, 0)
 	res := drain(ctx, conns, r.accepted, b.s.drainTimeout)
-	if err := sc.relay.check(); err != nil && res.err == nil {
+	if err := sc.relay.Check(); err != nil && res.err == nil {
 		res.err = err
 	}
 	if res.err != nil {
