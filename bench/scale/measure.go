@@ -135,17 +135,9 @@ func startGuard(ctx context.Context, bin, dir string, to netip.AddrPort) (*child
 	if err != nil {
 		return nil, netip.AddrPort{}, err
 	}
-	cfg := filepath.Join(dir, "sctpguard.hcl")
 	text := fmt.Sprintf(guardConfig, port, to, filepath.Join(dir, "admin.sock"))
-	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
-		return nil, netip.AddrPort{}, fmt.Errorf("write sctpguard config: %w", err)
-	}
-	g, err := child.Start("sctpguard", filepath.Join(dir, "sctpguard.log"), bin, "run", "-c", cfg)
+	g, err := child.StartGuard(ctx, bin, dir, text, port)
 	if err != nil {
-		return nil, netip.AddrPort{}, err
-	}
-	if err := g.WaitListening(ctx, port); err != nil {
-		g.Stop(time.Second)
 		return nil, netip.AddrPort{}, err
 	}
 	sleep(ctx, time.Second) // let start-up allocations settle before the baseline

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"time"
@@ -77,16 +76,9 @@ func startGuard(ctx context.Context, bin, dir string, to netip.AddrPort) (*child
 	if err != nil {
 		return nil, netip.AddrPort{}, err
 	}
-	cfg := filepath.Join(dir, "sctpguard.hcl")
 	text := fmt.Sprintf(guardConfig, port, to, filepath.Join(dir, "admin.sock"))
-	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
-		return nil, netip.AddrPort{}, fmt.Errorf("write sctpguard config: %w", err)
-	}
-	c, err := child.Start("sctpguard", filepath.Join(dir, "sctpguard.log"), bin, "run", "-c", cfg)
-	if err != nil {
-		return nil, netip.AddrPort{}, err
-	}
-	return c, netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), port), c.WaitListening(ctx, port)
+	c, err := child.StartGuard(ctx, bin, dir, text, port)
+	return c, netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), port), err
 }
 
 // guardStatus is `sctpguard status` of the daemon whose files are in dir.

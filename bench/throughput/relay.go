@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -75,20 +74,9 @@ func startGuard(ctx context.Context, bin, dir string, sink, echo netip.AddrPort)
 	if err != nil {
 		return nil, toSink, toEcho, err
 	}
-	cfg := filepath.Join(dir, "sctpguard.hcl")
 	text := fmt.Sprintf(guardConfig, sinkPort, sink, echoPort, echo, filepath.Join(dir, "admin.sock"))
-	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
-		return nil, toSink, toEcho, fmt.Errorf("write sctpguard config: %w", err)
-	}
-	c, err = child.Start("sctpguard", filepath.Join(dir, "sctpguard.log"), bin, "run", "-c", cfg)
-	if err != nil {
+	if c, err = child.StartGuard(ctx, bin, dir, text, sinkPort, echoPort); err != nil {
 		return nil, toSink, toEcho, err
-	}
-	for _, p := range []uint16{sinkPort, echoPort} {
-		if err := c.WaitListening(ctx, p); err != nil {
-			c.Stop(10 * time.Second)
-			return nil, toSink, toEcho, err
-		}
 	}
 	return c, netip.AddrPortFrom(loopback, sinkPort), netip.AddrPortFrom(loopback, echoPort), nil
 }

@@ -17,10 +17,11 @@ func withoutHugePages() {
 	if strings.Contains(godebug, "disablethp=") {
 		return
 	}
+	with := "disablethp=1"
 	if godebug != "" {
-		godebug += ","
+		with = godebug + "," + with
 	}
-	os.Setenv("GODEBUG", godebug+"disablethp=1")
+	os.Setenv("GODEBUG", with)
 	syscall.Exec("/proc/self/exe", os.Args, os.Environ())
-	os.Setenv("GODEBUG", strings.TrimSuffix(strings.TrimSuffix(godebug, ","), ","))
+	os.Setenv("GODEBUG", godebug) // the exec failed: run as we are
 }
