@@ -95,7 +95,34 @@ func (a *association) pipeEnded(p *pipe, err error) {
 	case a.graceful.Load() && closedOrShutdown(err):
 		// The other direction already ended gracefully; this leg is following it.
 	default:
-		a.abort(classify(err), err)
+		reason := classify(err)
+		if reason == endTooLarge || reason == endStream {
+			// sctpguard's own verdict, not the network's: what was relayed before
+			// the offending message is delivered first, since ABORT discards
+			// whatever the kernel has not yet sent.
+			a.flush(p)
+		}
+		a.abort(reason, err)
+	}
+}
+
+// flushWait bounds how long flush waits for the peer's acknowledgement.
+const flushWait = 2 * time.Second
+
+// flush waits until the kernel holds no unacknowledged or unsent chunk of what p
+// wrote, at most flushWait; it returns at once when p's destination is gone.
+func (a *association) flush(p *pipe) {
+	deadline := time.Now().Add(flushWait)
+	for {
+		st, err := p.dst.Status()
+		if err != nil || int(st.Unacked)+int(st.Pending) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			a.log.Debug("flush before abort: still unacknowledged", "leg", p.dstLeg(), "unacked", st.Unacked, "pending", st.Pending)
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

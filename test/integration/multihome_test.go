@@ -156,6 +156,12 @@ func TestFailover(t *testing.T) {
 		fault.repair()
 		available := g.waitLogN(t, i+1, 30*time.Second, "path state changed", "leg", "upstream", "address", addr, "state", "ADDR_AVAILABLE")
 		m.waitPaths(t, "ACTIVE", 5*time.Second)
+		// The peer's replies come back on path 1 only once the peer has seen the path
+		// return too (its next heartbeat); until then sctpguard's SACKs follow them.
+		guardAddr := hostPaths[0][0].Addr().String() + ":"
+		for end := time.Now().Add(5 * time.Second); m.p.eventCount(guardAddr, "ADDR_AVAILABLE") <= i && time.Now().Before(end); {
+			time.Sleep(20 * time.Millisecond)
+		}
 		p1, p2 := h.txPackets(0), h.txPackets(1)
 		time.Sleep(time.Second)
 		back1, back2 := h.txPackets(0)-p1, h.txPackets(1)-p2

@@ -305,15 +305,19 @@ func (p *echoingPeer) serve(c *sctpsock.Conn) {
 
 // sawEvent reports whether the peer saw a path event for an address starting with
 // prefix and in state.
-func (p *echoingPeer) sawEvent(prefix, state string) bool {
+func (p *echoingPeer) sawEvent(prefix, state string) bool { return p.eventCount(prefix, state) > 0 }
+
+// eventCount is how many path events for addresses starting with prefix reported state.
+func (p *echoingPeer) eventCount(prefix, state string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	n := 0
 	for _, e := range p.events {
 		if strings.HasPrefix(e, prefix) && strings.HasSuffix(e, " "+state) {
-			return true
+			n++
 		}
 	}
-	return false
+	return n
 }
 
 func (p *echoingPeer) eventList() []string {
