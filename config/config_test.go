@@ -84,7 +84,7 @@ func TestMinimalDefaults(t *testing.T) {
 		r.Quota.Association != 1<<20 || r.Quota.Socket != 0 {
 		t.Errorf("relay defaults %+v", r)
 	}
-	if want.Quota.Global != 256<<20 || want.Cost.Overhead != 2048 || want.Admin != (config.Admin{Socket: "/run/sctpguard/admin.sock", Mode: 0o600}) ||
+	if want.Quota.Global != 256<<20 || want.Cost != (config.Cost{Header: 576, Overhead: 1024}) || want.Admin != (config.Admin{Socket: "/run/sctpguard/admin.sock", Mode: 0o600}) ||
 		want.Metrics.Listen != "" || want.Log != (config.Log{Level: "info", Format: "text"}) || want.Shutdown.DrainTimeout != 10*time.Second {
 		t.Errorf("defaults %+v", want)
 	}
@@ -118,7 +118,7 @@ func TestFull(t *testing.T) {
 			Quota:          config.RelayQuota{Association: 1 << 20},
 		}},
 		Quota:    config.Quota{Global: 1 << 30},
-		Cost:     config.Cost{Overhead: 1792},
+		Cost:     config.Cost{Header: 544, Overhead: 1792},
 		Admin:    config.Admin{Socket: "/run/sctpguard.sock", Mode: 0o660, Group: "sctpguard"},
 		Metrics:  config.Metrics{Listen: ":9368"},
 		Log:      config.Log{Level: "debug", Format: "json"},

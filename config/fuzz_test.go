@@ -62,12 +62,12 @@ func checkConfig(t *testing.T, c *config.Config) {
 			t.Errorf("relay %q: %+v", r.Name, r)
 		}
 		q := r.Quota
-		if q.Association < r.MaxMessage+c.Cost.Overhead || q.Socket != 0 && q.Socket < q.Association ||
+		if q.Association < c.Cost.Model().Worst(int(r.MaxMessage)) || q.Socket != 0 && q.Socket < q.Association ||
 			c.Quota.Global < q.Association || c.Quota.Global < q.Socket {
 			t.Errorf("relay %q: quotas break their rules: %+v, %+v, %+v", r.Name, q, c.Quota, c.Cost)
 		}
 	}
-	if c.Cost.Overhead <= 0 || c.Admin.Mode&^0o770 != 0 || c.Shutdown.DrainTimeout <= 0 {
+	if c.Cost.Overhead <= 0 || c.Cost.Header <= 0 || c.Admin.Mode&^0o770 != 0 || c.Shutdown.DrainTimeout <= 0 {
 		t.Errorf("config %+v", c)
 	}
 }

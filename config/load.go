@@ -59,6 +59,7 @@ type quotaHCL struct {
 
 type costHCL struct {
 	DefRange hcl.Range      `hcl:",def_range"`
+	Header   hcl.Expression `hcl:"header,optional"`
 	Overhead hcl.Expression `hcl:"overhead,optional"`
 }
 
@@ -126,6 +127,7 @@ func (d *decoder) config(raw *fileHCL, top hcl.Range) *Config {
 		c.Quota.Global = d.size(q.Global, "quota.global", 1, noLimit, DefaultGlobalQuota)
 	}
 	if k := single(d, raw.Cost, "cost"); k != nil {
+		c.Cost.Header = d.size(k.Header, "cost.header", 1, MaxHeader, DefaultHeader)
 		c.Cost.Overhead = d.size(k.Overhead, "cost.overhead", 1, MaxOverhead, DefaultOverhead)
 	}
 	if a := single(d, raw.Admin, "admin"); a != nil {

@@ -108,10 +108,10 @@ func (d *decoder) checkQuotas(c *Config, r *Relay, def hcl.Range) {
 	p := relayField(r.Name)
 	assoc, sock, maxMsg := p+".quota.association", p+".quota.socket", p+".max_message"
 	q := r.Quota
-	if cost := r.MaxMessage + c.Cost.Overhead; q.Association < cost {
-		d.conflict(def, []string{assoc, maxMsg, "cost.overhead"},
-			"quota.association %s is less than the cost of one message of max_message %s plus cost.overhead %s (%d B), so such a message could never be relayed; raise quota.association or lower max_message",
-			FormatSize(q.Association), FormatSize(r.MaxMessage), FormatSize(c.Cost.Overhead), cost)
+	if cost := c.Cost.Model().Worst(int(r.MaxMessage)); q.Association < cost {
+		d.conflict(def, []string{assoc, maxMsg, "cost"},
+			"quota.association %s is less than the true cost of one message of max_message %s (%s by the cost block: header %s, overhead %s), so such a message could never be relayed; raise quota.association or lower max_message",
+			FormatSize(q.Association), FormatSize(r.MaxMessage), FormatSize(cost), FormatSize(c.Cost.Header), FormatSize(c.Cost.Overhead))
 	}
 	if q.Socket != 0 && q.Socket < q.Association {
 		d.conflict(def, []string{sock, assoc},

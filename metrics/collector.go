@@ -52,7 +52,7 @@ var (
 		"Associations ended, by reason; reason is a fixed set, other for one this version does not know.",
 		[]string{"relay", "reason"}, nil)
 	descBudgetUsed = prometheus.NewDesc("sctpguard_budget_used_bytes",
-		"True cost (payload plus kernel overhead) charged against a memory budget; level is global (relay=\"\") or relay.",
+		"True cost (what the kernel holds for the messages, by the cost model) charged against a memory budget; level is global (relay=\"\") or relay.",
 		[]string{"level", "relay"}, nil)
 	descBudgetLimit = prometheus.NewDesc("sctpguard_budget_limit_bytes",
 		"Limit of a memory budget; 0 means unlimited. level is global (relay=\"\") or relay.",

@@ -92,7 +92,7 @@ sctpguard_associations_refused_total{relay="m3ua"} 0
 sctpguard_budget_limit_bytes{level="global",relay=""} 2.68435456e+08
 sctpguard_budget_limit_bytes{level="relay",relay="diameter"} 0
 sctpguard_budget_limit_bytes{level="relay",relay="m3ua"} 1.048576e+06
-# HELP sctpguard_budget_used_bytes True cost (payload plus kernel overhead) charged against a memory budget; level is global (relay="") or relay.
+# HELP sctpguard_budget_used_bytes True cost (what the kernel holds for the messages, by the cost model) charged against a memory budget; level is global (relay="") or relay.
 # TYPE sctpguard_budget_used_bytes gauge
 sctpguard_budget_used_bytes{level="global",relay=""} 12288
 sctpguard_budget_used_bytes{level="relay",relay="diameter"} 8192

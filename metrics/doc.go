@@ -48,7 +48,7 @@
 //
 //	sctpguard_budget_used_bytes{level, relay}            gauge
 //	sctpguard_budget_limit_bytes{level, relay}           gauge
-//	    The true cost (payload plus the kernel's per-message overhead)
+//	    The true cost (what the kernel holds for the messages, by config.Cost)
 //	    charged against a memory budget, and its limit; a limit of 0 means
 //	    unlimited. level is global (with relay="") or relay.
 //

@@ -125,7 +125,7 @@ func (p *pipe) relay(ctx context.Context, m sctpsock.Msg, b **[]byte) error {
 	if m.Stream >= p.dstStreams {
 		return &streamError{dir: p.dir, stream: m.Stream, have: p.dstStreams}
 	}
-	cost := p.cost.Cost(len(m.Data))
+	cost := p.cost.Chunked(len(m.Data), p.held.frag)
 	ok, err := p.acct.TryCharge(cost)
 	if !ok && err == nil && p.held.settleQuick(p.dst) > 0 {
 		// What the kernel has let go since the last question may make room: ask

@@ -26,7 +26,7 @@ var errStopping = errors.New("the daemon is stopping")
 // Apply opens every new listener before changing anything: if one fails, it
 // closes the others and nothing has changed. A replaced relay's new addresses
 // cannot overlap its old ones, which still listen; give it a new name, or restart.
-// cost.overhead applies to relays that start after the reload; the daemon's
+// The cost block applies to relays that start after the reload; the daemon's
 // other settings (admin socket, metrics listener, logging) are the caller's.
 func (s *Server) Apply(cfg *config.Config) error {
 	s.mu.Lock()
@@ -38,7 +38,7 @@ func (s *Server) Apply(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	s.cost.Overhead = cfg.Cost.Overhead
+	s.cost = cfg.Cost.Model()
 	s.global.SetLimit(cfg.Quota.Global)
 	s.drainTimeout = cfg.Shutdown.DrainTimeout
 	for _, r := range s.relays {

@@ -39,7 +39,7 @@ func NewServer(cfg *config.Config, log hclog.Logger) *Server {
 	s := &Server{
 		started:      time.Now(),
 		log:          log,
-		cost:         quota.CostModel{Overhead: cfg.Cost.Overhead},
+		cost:         cfg.Cost.Model(),
 		global:       quota.NewBudget("global", cfg.Quota.Global, nil),
 		drainTimeout: cfg.Shutdown.DrainTimeout,
 	}

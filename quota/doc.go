@@ -49,7 +49,7 @@
 //
 // # Typical use
 //
-//	model := quota.CostModel{Overhead: calibrated} // zero: DefaultOverhead
+//	model := quota.CostModel{Header: h, Overhead: o} // from calibrate; zero: defaults
 //	global := quota.NewBudget("global", 256<<20, nil)
 //	socket := quota.NewBudget("diameter", 0, global) // bounded by global only
 //

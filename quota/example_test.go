@@ -9,7 +9,7 @@ import (
 )
 
 func Example() {
-	model := quota.CostModel{Overhead: 1800} // as printed by `sctpguard calibrate`
+	model := quota.CostModel{Header: 542, Overhead: 767} // as printed by `sctpguard calibrate`
 	global := quota.NewBudget("global", 256<<20, nil)
 	socket := quota.NewBudget("diameter", 0, global)
 
@@ -32,6 +32,6 @@ func Example() {
 	err = acct.Charge(context.Background(), 2<<20)
 	fmt.Println(errors.Is(err, quota.ErrTooLarge), err)
 	// Output:
-	// held: 1801 global: 65536
+	// held: 1791 global: 65536
 	// true quota: charge of 2097152 bytes exceeds association limit of 1048576
 }

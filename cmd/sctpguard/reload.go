@@ -76,6 +76,6 @@ func restartOnly(a, b *config.Config) []string {
 	check("admin", a.Admin != b.Admin)
 	check("metrics.listen", a.Metrics != b.Metrics)
 	check("log.format", a.Log.Format != b.Log.Format)
-	check(fmt.Sprintf("cost.overhead (live relays keep %s)", config.FormatSize(a.Cost.Overhead)), a.Cost != b.Cost)
+	check(fmt.Sprintf("cost (live relays keep header %s, overhead %s)", config.FormatSize(a.Cost.Header), config.FormatSize(a.Cost.Overhead)), a.Cost != b.Cost)
 	return out
 }

@@ -26,6 +26,7 @@ quota {
   global = "1GiB"
 }
 cost {
+  header   = "544B"
   overhead = "1792B"
 }
 admin {
