@@ -15,7 +15,10 @@
 // Host memory used is the drop of MemAvailable (/proc/meminfo) from a
 // baseline taken before the receiver, the relay and the associations exist
 // to the plateau once every sender is blocked: it counts the kernel's queues
-// on both sides and the relay process itself. Two columns say where it went:
+// on both sides and the relay process itself. "flood per assoc" leaves out
+// what was taken before the first message (the processes and the idle
+// associations, read at a second baseline once all are connected): what the
+// flood itself costs, per association. Two columns say where it went:
 // the growth of the kernel's slab (every SCTP queue on the path, the senders'
 // own send queues included) and the resident memory of the relay's processes
 // (a Go daemon's heap, in transparent huge pages where the kernel has them on,
@@ -52,6 +55,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -63,6 +67,7 @@ import (
 // settings are the command's flags.
 type settings struct {
 	assocs       []int
+	paths        []string // names of the paths measured
 	msgCap       int64
 	timeCap      time.Duration
 	stall        time.Duration
@@ -93,6 +98,7 @@ func parseFlags(args []string) (settings, error) {
 	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
 	var s settings
 	assocs := fs.String("assocs", "4,16", "association counts, comma-separated; each gets a row per path")
+	pathList := fs.String("paths", "direct,socat,sctpguard", "paths measured, comma-separated: direct, socat, sctpguard")
 	quick := fs.Bool("quick", false, "smoke test: 2 associations, at most 20,000 messages or 20s each")
 	fs.Int64Var(&s.msgCap, "msgs", 200_000, "most messages a sender sends")
 	fs.DurationVar(&s.timeCap, "cap", 150*time.Second, "longest flood of one row")
@@ -114,6 +120,12 @@ func parseFlags(args []string) (settings, error) {
 	s.memFloor = int64(*floor) << 20
 	if *quick {
 		*assocs, s.msgCap, s.timeCap, s.drainTimeout = "2", 20_000, 20*time.Second, time.Minute
+	}
+	for _, p := range strings.Split(*pathList, ",") {
+		if p = strings.TrimSpace(p); !slices.Contains([]string{"direct", "socat", "sctpguard"}, p) {
+			return s, fmt.Errorf("-paths: %q is not direct, socat or sctpguard", p)
+		}
+		s.paths = append(s.paths, p)
 	}
 	for _, f := range strings.Split(*assocs, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))

@@ -10,10 +10,13 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/sctpguard/sctpguard/calibrate"
 )
 
-// memAvailable is MemAvailable from /proc/meminfo, in bytes.
-func memAvailable() (int64, error) { return meminfo("MemAvailable") }
+// memAvailable is the host memory available, in bytes: MemAvailable plus the
+// free pages on per-CPU lists, which MemAvailable misses (calibrate.Available).
+func memAvailable() (int64, error) { return calibrate.Available() }
 
 // memTotal is MemTotal from /proc/meminfo, in bytes.
 func memTotal() (int64, error) { return meminfo("MemTotal") }

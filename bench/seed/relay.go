@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/sctpguard/sctpguard/bench/internal/child"
@@ -19,7 +20,18 @@ type path struct {
 	start func(ctx context.Context, dir string, receiver netip.AddrPort) (*child.Child, netip.AddrPort, error)
 }
 
+// paths are the rows' paths, those -paths names, in table order.
 func paths(s settings) []path {
+	var out []path
+	for _, p := range allPaths(s) {
+		if slices.Contains(s.paths, p.name) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func allPaths(s settings) []path {
 	return []path{
 		{name: "direct"},
 		{name: "socat", start: func(ctx context.Context, dir string, to netip.AddrPort) (*child.Child, netip.AddrPort, error) {

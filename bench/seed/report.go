@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 )
 
-var columns = []string{"path", "assocs", "msgs/assoc", "host memory used", "per assoc", "vs direct", "kernel slab", "relay RSS", "stopped"}
+var columns = []string{"path", "assocs", "msgs/assoc", "host memory used", "per assoc", "flood per assoc", "vs direct", "kernel slab", "relay RSS idle → flooded", "stopped"}
 
 // cells is the table's row for r; direct is the direct row of the same
 // association count, if any.
@@ -17,9 +17,9 @@ func cells(r, direct *row) []string {
 	c := []string{r.path, strconv.Itoa(r.assocs)}
 	switch {
 	case r.skipped != "":
-		return append(c, "-", "-", "-", "-", "-", "-", "skipped: "+r.skipped)
+		return append(c, "-", "-", "-", "-", "-", "-", "-", "skipped: "+r.skipped)
 	case r.err != nil:
-		return append(c, "-", "-", "-", "-", "-", "-", "error: "+firstLine(r.err.Error()))
+		return append(c, "-", "-", "-", "-", "-", "-", "-", "error: "+firstLine(r.err.Error()))
 	}
 	vs := "-"
 	if direct != nil && direct.err == nil && direct.skipped == "" && direct.used > 0 {
@@ -35,9 +35,10 @@ func cells(r, direct *row) []string {
 	}
 	rss := "-"
 	if r.relayRSS > 0 {
-		rss = mb(r.relayRSS)
+		rss = mb(r.idleRSS) + " → " + mb(r.relayRSS)
 	}
-	return append(c, msgs, mb(r.used), mb(r.used/int64(r.assocs)), vs, mb(r.slab), rss, stopped)
+	flood := mb((r.used - r.setup) / int64(r.assocs))
+	return append(c, msgs, mb(r.used), mb(r.used/int64(r.assocs)), flood, vs, mb(r.slab), rss, stopped)
 }
 
 func directFor(rows []*row, r *row) *row {

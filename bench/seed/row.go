@@ -32,6 +32,8 @@ type row struct {
 	assocs   int
 	accepted []int64 // messages each sender got into the kernel
 	used     int64   // MemAvailable drop, bytes
+	setup    int64   // of which taken before the flood: processes and idle associations
+	idleRSS  int64   // resident memory of the relay's processes before the flood, bytes
 	slab     int64   // growth of the kernel's slab (its queues on the whole path), bytes
 	relayRSS int64   // resident memory of the relay's processes at the plateau, bytes; 0 for direct
 	stopped  string  // why the flood ended
@@ -120,6 +122,11 @@ func (b *bench) measure(ctx context.Context, sc *scene, p path, dir string, n in
 		return err
 	}
 	b.logf("  receiver SO_RCVBUF as the kernel reports it: %s", rcvbuf(conns[0]))
+	idle, _ := settle(ctx, 2<<20, 20*time.Second, b.logf)
+	r.setup = baseline - idle
+	if sc.relay != nil {
+		r.idleRSS = groupRSS(sc.relay.Pid())
+	}
 	r.stopped, err = b.floodAll(ctx, sc.senders, sc.relay)
 	for _, s := range sc.senders {
 		r.accepted = append(r.accepted, s.sent.Load())
