@@ -12,7 +12,9 @@ import (
 )
 
 // DefaultSizes are the payload sizes measured when Options.Sizes is nil.
-var DefaultSizes = []int{1, 100, 1 << 10, 16 << 10}
+// 64 KiB is above the loopback fragmentation point, so it is sent as two
+// chunks.
+var DefaultSizes = []int{1, 100, 1 << 10, 16 << 10, 64 << 10}
 
 // Defaults used where an Options field is zero.
 const (
@@ -35,7 +37,7 @@ const minBudget = 4 << 20
 // means the default documented on it.
 type Options struct {
 	// Sizes are the payload sizes measured, in bytes, each 1..MaxPayload.
-	// If nil, DefaultSizes: 1 B, 100 B, 1 KiB and 16 KiB.
+	// If nil, DefaultSizes: 1 B, 100 B, 1 KiB, 16 KiB and 64 KiB.
 	Sizes []int
 	// Messages caps the messages queued in one round. If zero, 20,000.
 	Messages int
@@ -125,8 +127,8 @@ func (o Options) Validate() error {
 }
 
 // Run measures every size o names on this host's kernel, locates the cost
-// steps below SmallPayload, and returns the report with the recommended
-// overhead. It fails if the kernel has no SCTP, if MaxShare of MemAvailable
+// steps between them, fits the cost model (Fit) and returns the report with
+// the header and overhead to configure. It fails if the kernel has no SCTP, if MaxShare of MemAvailable
 // is too small a budget, or if no overhead could be measured. Rounds run
 // one after another, each on its own association.
 func Run(ctx context.Context, o Options) (*Report, error) {
@@ -161,6 +163,7 @@ type calibration struct {
 	rep     *Report
 	measure func(ctx context.Context, payload int) (Round, error) // one round
 	probes  int                                                   // rounds spent locating steps
+	spent   bool                                                  // probes ran out; noted
 }
 
 // setBudget cuts Options.MaxMem to MaxShare of MemAvailable.
@@ -196,24 +199,53 @@ func (c *calibration) measureSize(ctx context.Context, size int) error {
 	return nil
 }
 
-// recommend fills in the overhead to configure, the line and the notes.
+// recommend fits the cost model and fills in the report: the header and
+// overhead, what the model charges each size, the block and the notes.
 func (c *calibration) recommend() error {
 	rep := c.rep
 	rep.Notes = append(rep.Notes, notes(rep.Sizes, rep.Budget)...)
-	overhead, worst, err := Recommend(rep.Sizes, rep.Steps)
+	rep.Fragment = fragment(rep.Sizes)
+	f, err := Fit(rep.Sizes, rep.Steps, rep.Fragment)
 	if err != nil {
 		return err
 	}
-	rep.Overhead, rep.Worst = overhead, worst
-	rep.ConfigLine = ConfigLine(overhead)
-	rep.Explanation = explain(rep, c.o, worst)
-	for _, s := range rep.Sizes {
-		if s.Payload > SmallPayload && s.Overhead > float64(overhead) {
-			rep.Notes = append(rep.Notes, fmt.Sprintf("%s messages hold %.0f B beyond their payload, more than the %d B recommended: the cost model undercharges them by %.0f%%",
-				FormatSize(int64(s.Payload)), s.Overhead, overhead, 100*(s.Overhead-float64(overhead))/(float64(s.Payload)+s.Overhead)))
+	rep.Header, rep.Overhead, rep.Worst = f.Header, f.Overhead, f.Worst
+	m := f.Model()
+	for i, s := range rep.Sizes {
+		rep.Sizes[i].Charged = m.Chunked(s.Payload, rep.Fragment)
+		c.noteCharge(rep.Sizes[i], rep.Fragment)
+	}
+	rep.Block = ConfigBlock(f.Header, f.Overhead)
+	rep.ConfigLine = rep.Block
+	rep.Explanation = explain(rep, c.o)
+	return nil
+}
+
+// noteCharge notes a size the fitted model overcharges more than twice, or
+// undercharges (only messages split into chunks, which Fit leaves out).
+func (c *calibration) noteCharge(s SizeResult, frag int) {
+	ratio := float64(s.Charged) / s.PerMessage
+	switch {
+	case ratio > 2:
+		c.note("%s messages are charged %d B, %.1fx the %.0f B they hold: the cost model overcharges them; a quota admits fewer of them than it could",
+			FormatSize(int64(s.Payload)), s.Charged, ratio, s.PerMessage)
+	case ratio < 1:
+		c.note("%s messages, split into %d chunks at the fragmentation point of %s, hold %.0f B, %.2fx the %d B the cost model charges: the kernel keeps more for a split message than its chunks' buffers (about one more buffer of the first chunk on Linux 6.1), which the model has no term for; quotas undercharge messages above %s by up to this much",
+			FormatSize(int64(s.Payload)), Split(s.Payload, frag), FormatSize(int64(frag)), s.PerMessage, 1/ratio, s.Charged, FormatSize(int64(frag)))
+	}
+}
+
+// fragment returns the fragmentation point the rounds reported, or
+// LoopbackFragment if none did.
+func fragment(sizes []SizeResult) int {
+	for _, s := range sizes {
+		for _, r := range s.Rounds {
+			if r.Fragment > 0 {
+				return r.Fragment
+			}
 		}
 	}
-	return nil
+	return LoopbackFragment
 }
 
 // notes warns about rounds whose readings deserve less trust, one line per
@@ -233,7 +265,7 @@ func notes(sizes []SizeResult, budget int64) []string {
 			if r.Stop == "blocked" && r.RecvBuffer > 0 && r.RecvBuffer < 2*budget {
 				capped, rcvbuf = append(capped, i+1), r.RecvBuffer/2
 			}
-			if r.Messages < 1000 {
+			if r.Messages < 1000 && noisy(r) {
 				few = append(few, i+1)
 			}
 		}
@@ -252,6 +284,12 @@ func notes(sizes []SizeResult, budget int64) []string {
 		}
 	}
 	return out
+}
+
+// noisy reports whether host memory moving by ~100 KiB on its own would
+// move r's cost per message by more than 1%.
+func noisy(r Round) bool {
+	return r.Messages <= 0 || 100<<10/float64(r.Messages) > float64(r.HostUsed)/float64(r.Messages)/100
 }
 
 func kernelRelease() string {

@@ -1,13 +1,17 @@
 // Package calibrate measures what one SCTP message really costs the host on
-// the running kernel, so that sctpguard's quotas can charge every message its
-// true cost: payload plus a per-message overhead (config's cost.overhead).
-// `sctpguard calibrate` runs it and prints the configuration line.
+// the running kernel and fits sctpguard's cost model to it (quota.CostModel,
+// config's cost block), so that quotas charge every message its true cost:
+// per DATA chunk of n payload bytes
+//
+//	pow2ceil(n + header) + overhead
+//
+// `sctpguard calibrate` runs it and prints the block for the configuration.
 //
 // Typical use:
 //
 //	rep, err := calibrate.Run(ctx, calibrate.Options{Progress: log.Printf})
 //	if err != nil { ... } // no SCTP, too little memory, or too noisy
-//	fmt.Println(rep.ConfigLine) // cost { overhead = "2368B" }
+//	fmt.Println(rep.Block) // the cost block: header and overhead
 //
 // # Method
 //
@@ -17,8 +21,8 @@
 // message cap, until a write waits longer than Options.Stall (the kernel takes
 // no more), or until the host has lost the budget. It waits for memory to hold
 // still, reads how much the host lost since the association was opened, and
-// aborts both ends. Host memory used, less the payload, divided by the messages
-// queued, is the overhead per message; the median of the rounds counts.
+// aborts both ends. Host memory used divided by the messages queued is the
+// cost per message; the median of the rounds counts.
 //
 // Host memory is MemAvailable from /proc/meminfo plus the free pages parked
 // on per-CPU lists (the pagesets' "count" in /proc/zoneinfo), less the growth
@@ -29,19 +33,43 @@
 // unseen; the same 9 MiB of slab read as anything from 0.5 to 10 MiB. With
 // the per-CPU pages added back, readings follow the slab within 1%.
 //
-// The kernel allocates a message's buffers in power-of-two sizes, so the cost
-// rises in steps: on Linux 6.1 over loopback, ~1.8 KB per message up to ~475
-// bytes of payload, ~2.8 KB up to ~1.5 KB, ~33 KB for 16 KiB. The overhead is
-// largest just above a step. Between two measured sizes below SmallPayload
-// whose costs differ by a step, Run bisects (one round per probe) until it
-// has located the step to Options.Resolution bytes, and counts the cost above
-// it against the smallest payload that might pay it.
+// The kernel keeps each DATA chunk in a buffer of its payload plus a header,
+// rounded up to a power of two, so the cost rises in steps: on Linux 6.1
+// over loopback ~1.8 KB per message up to ~480 bytes of payload, ~2.8 KB up
+// to ~1.5 KB, ~4.8 KB for 2 KiB, ~33.5 KB for 16 KiB. Where a step falls
+// pins the header. Between every two adjacent measured sizes whose costs
+// differ by a step, Run bisects (one round per probe, lowest payloads
+// first, at most maxProbes in all) until it has located each step to
+// Options.Resolution bytes; steps left when the probes run out, or between
+// rounds too short to tell a step from noise, are only bounded by the
+// payloads around them.
 //
-// The recommendation is the largest overhead over sizes up to SmallPayload and
-// the steps among them, rounded up to Granularity. Sizes above SmallPayload are
-// reported; where they hold more than the recommendation (proportionally, the
-// power-of-two rounding costs up to the payload again), a note says by how much
-// the cost model undercharges them.
+// # The fit
+//
+// Fit tries every header from 1 B to MaxFitHeader. For each, the overhead is
+// the most that any measured point held beyond the model's buffers, per
+// chunk, so the model never charges a measured point less than it held:
+// every size, the cheaper side of every step, and the dearer side of every
+// located step counted from the cheaper side's payload plus one (the least
+// payload that may pay it). The header whose model overcharges the points
+// least, relative to what each held, wins; on a tie the larger, which puts
+// the doubling earlier. The overhead is rounded up to Granularity.
+//
+// Messages larger than the fragmentation point (65,484 B over lo on Linux
+// 6.1, read from the association) are sent in several chunks, and the model
+// charges each chunk (quota.CostModel.Chunked). The fit leaves them out:
+// Linux 6.1 holds a 64 KiB message in ~264 KB, about one more buffer of its
+// first chunk than its two chunks' ~134 KB, which no header or per-chunk
+// overhead can follow without overcharging every smaller message many
+// times. The report measures them and notes how much the model
+// undercharges them.
+//
+// The report shows, per size, what the fitted model charges next to what
+// was measured; a note flags any size charged more than twice what it held.
+// Payloads between the points measured are charged by the model alone: a
+// step that was not located leaves the header bounded only by the sizes
+// around it, and the fit then takes the largest header they allow, which
+// overcharges rather than undercharges.
 //
 // For comparison the report shows what the kernel's own socket accounting
 // claimed for the same messages, through sock_diag (package diag): the
@@ -64,7 +92,7 @@
 //   - Without CAP_NET_ADMIN the receive buffer is capped at
 //     net.core.rmem_max, so rounds stop early ("blocked") with fewer messages
 //     and noisier results; run it as root.
-//   - The cost model is payload plus a fixed overhead. It cannot follow the
-//     power-of-two steps above SmallPayload; see the notes for how far
-//     larger messages are undercharged.
+//   - It measures one fragmentation point, loopback's. An association
+//     with a smaller path MTU splits messages into more chunks; the cost
+//     model charges those too, since each chunk pays the overhead.
 package calibrate

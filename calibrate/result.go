@@ -1,7 +1,6 @@
 package calibrate
 
 import (
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,8 +9,6 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
-
-	"github.com/sctpguard/sctpguard/config"
 )
 
 // Report is the outcome of a calibration.
@@ -20,24 +17,31 @@ type Report struct {
 	Kernel string `json:"kernel"`
 	// Budget is the most host memory one round was allowed to take.
 	Budget int64 `json:"budget_bytes"`
+	// Fragment is the fragmentation point the model splits messages at:
+	// the loopback association's, LoopbackFragment if it was not read.
+	Fragment int `json:"fragmentation_point_bytes"`
 	// Sizes holds one result per payload size, in the order measured.
 	Sizes []SizeResult `json:"sizes"`
-	// Steps are the cost steps located below SmallPayload.
+	// Steps are the cost steps found between the sizes.
 	Steps []Step `json:"steps,omitempty"`
-	// Overhead is the per-message overhead to configure: the largest
-	// overhead over the small payloads and the steps between them, rounded
-	// up to Granularity.
+	// Header is cost.header: what the kernel adds to a chunk's payload
+	// before rounding its buffer up to a power of two (Fit).
+	Header int64 `json:"header_bytes"`
+	// Overhead is cost.overhead: the memory per chunk beyond its buffer,
+	// rounded up to Granularity (Fit).
 	Overhead int64 `json:"overhead_bytes"`
-	// Worst is the payload the recommendation comes from: the one with the
-	// largest overhead.
+	// Worst is the measured point that sets Overhead.
 	Worst Worst `json:"worst"`
-	// ConfigLine is the line to put in the configuration file.
+	// Block is the cost block to put in the configuration file.
+	Block string `json:"config_block"`
+	// ConfigLine is Block, under the name older releases used for their
+	// one-line block.
 	ConfigLine string `json:"config_line"`
-	// Explanation says in one line where Overhead comes from.
+	// Explanation says in one line where Header and Overhead come from.
 	Explanation string `json:"explanation"`
 	// Notes are warnings about the measurement: memory that did not come
-	// back, rounds that were cut short, large payloads that cost more than
-	// the model charges.
+	// back, rounds that were cut short, steps not located, sizes the model
+	// overcharges by more than 2x.
 	Notes []string `json:"notes,omitempty"`
 }
 
@@ -66,6 +70,9 @@ type SizeResult struct {
 	// many times more the host lost than the kernel's accounting admits.
 	// Zero when the accounting could not be read.
 	Undercount float64 `json:"undercount"`
+	// Charged is what the fitted cost model charges a message of this
+	// size, split at the fragmentation point: at least PerMessage.
+	Charged int64 `json:"charged_bytes"`
 	// Rounds holds every round, in order.
 	Rounds []Round `json:"rounds"`
 }
@@ -84,6 +91,9 @@ type Round struct {
 	// RecvBuffer is the receiver's SO_RCVBUF as the kernel kept it (twice
 	// the value set), 0 if unknown.
 	RecvBuffer int64 `json:"recv_buffer_bytes"`
+	// Fragment is the sender's fragmentation point (SCTP_STATUS), the
+	// largest payload sent in one DATA chunk; 0 if unknown.
+	Fragment int `json:"fragmentation_point_bytes"`
 	// Settled is false when host memory still moved when it was read.
 	Settled bool `json:"settled"`
 	// Residual is host memory not yet returned a while after the sockets
@@ -91,14 +101,8 @@ type Round struct {
 	Residual int64 `json:"residual_bytes"`
 }
 
-// Granularity is what the recommended overhead is rounded up to.
+// Granularity is what the fitted overhead is rounded up to.
 const Granularity = 64
-
-// SmallPayload is the largest payload whose overhead counts towards the
-// recommendation. Above it the kernel's power-of-two buffers make the
-// overhead grow with the payload, which a fixed overhead cannot follow;
-// those sizes are reported, with a note where they hold more.
-const SmallPayload = 1 << 10
 
 // summarize computes the medians of one size's rounds.
 func summarize(payload int, rounds []Round) SizeResult {
@@ -146,61 +150,27 @@ func RoundUp(v float64, step int64) int64 {
 	return int64(math.Ceil(v/float64(step))) * step
 }
 
-// ErrNoOverhead means the measurements showed no memory beyond the payload,
-// which no kernel does: the readings drowned in noise.
+// ErrNoOverhead means the measurements showed no memory beyond the payload
+// or the model's buffers, which no kernel does: the readings drowned in
+// noise.
 var ErrNoOverhead = errors.New("calibrate: measured no per-message overhead")
 
-// Worst is the payload with the largest overhead.
+// Worst is the measured point that sets the fitted overhead.
 type Worst struct {
-	// Payload is the payload size, in bytes; for a step, the smallest
-	// payload above its cheaper side.
+	// Payload is the payload size, in bytes; for a step, the payload on
+	// its dearer side Fit counted (see Fit).
 	Payload int `json:"payload_bytes"`
-	// Overhead is its host memory per message beyond the payload.
+	// Overhead is what it held per chunk beyond the model's buffers.
 	Overhead float64 `json:"overhead_bytes"`
 	// Step is true when it comes from a cost step rather than a size
 	// measured in full.
 	Step bool `json:"step"`
 }
 
-// Recommend returns the overhead to configure: the largest overhead over
-// the sizes up to SmallPayload (over all sizes if none is that small) and
-// the steps whose cheaper side is below SmallPayload, rounded up to
-// Granularity; and where it comes from.
-func Recommend(sizes []SizeResult, steps []Step) (int64, Worst, error) {
-	var cands []Worst
-	for _, s := range sizes {
-		if s.Payload <= SmallPayload {
-			cands = append(cands, Worst{Payload: s.Payload, Overhead: s.Overhead})
-		}
-	}
-	if len(cands) == 0 {
-		for _, s := range sizes {
-			cands = append(cands, Worst{Payload: s.Payload, Overhead: s.Overhead})
-		}
-	}
-	for _, st := range steps {
-		if st.Below < SmallPayload {
-			cands = append(cands, Worst{Payload: st.Below + 1, Overhead: st.Overhead, Step: true})
-		}
-	}
-	if len(cands) == 0 {
-		return 0, Worst{}, errors.New("calibrate: no sizes measured")
-	}
-	w := slices.MaxFunc(cands, func(a, b Worst) int { return cmp.Compare(a.Overhead, b.Overhead) })
-	if w.Overhead <= 0 {
-		return 0, w, fmt.Errorf("%w (largest %.0f B at %s payloads): the host was too busy or too few messages were queued; retry with more -messages", ErrNoOverhead, w.Overhead, FormatSize(int64(w.Payload)))
-	}
-	overhead := RoundUp(w.Overhead, Granularity)
-	if overhead > config.MaxOverhead {
-		return 0, w, fmt.Errorf("calibrate: measured %s per message at %s payloads, more than cost.overhead allows (%s): the readings cannot be right; retry on a quiet host",
-			FormatSize(overhead), FormatSize(int64(w.Payload)), FormatSize(config.MaxOverhead))
-	}
-	return overhead, w, nil
-}
-
-// ConfigLine returns the configuration line that sets the overhead.
-func ConfigLine(overhead int64) string {
-	return fmt.Sprintf("cost { overhead = %q }", FormatSize(overhead))
+// ConfigBlock returns the configuration block that sets the cost model,
+// aligned as hclwrite would.
+func ConfigBlock(header, overhead int64) string {
+	return fmt.Sprintf("cost {\n  header   = %q\n  overhead = %q\n}", FormatSize(header), FormatSize(overhead))
 }
 
 // FormatSize writes n bytes as the configuration's sizes do: "2KiB" when it
@@ -217,17 +187,19 @@ func FormatSize(n int64) string {
 	return fmt.Sprintf("%dB", n)
 }
 
-// explain says in one line where the recommendation comes from.
-func explain(rep *Report, o Options, w Worst) string {
-	what, how := "a "+FormatSize(int64(w.Payload))+" message", fmt.Sprintf("median of %d rounds", o.Rounds)
-	for _, st := range rep.Steps {
-		if w.Step && st.Below+1 == w.Payload {
-			what = "a message just above " + FormatSize(int64(st.Below))
-			how = fmt.Sprintf("above a cost step between %s and %s", FormatSize(int64(st.Below)), FormatSize(int64(st.Above)))
-		}
+// explain says in one line where the fitted model comes from.
+func explain(rep *Report, o Options) string {
+	s := fmt.Sprintf("on Linux %s a DATA chunk of n payload bytes is charged pow2ceil(n+%d B) + %d B", rep.Kernel, rep.Header, rep.Overhead)
+	if st, ok := binding(rep.Steps, rep.Header); ok {
+		s += fmt.Sprintf(": the header puts a buffer doubling right above %s, in the cost step located between %s and %s", FormatSize(int64(st.Below)), FormatSize(int64(st.Below)), FormatSize(int64(st.Above)))
+	} else {
+		s += ": no located cost step pins the header, so it is the largest that fits the points measured, which overcharges payloads between them"
 	}
-	s := fmt.Sprintf("on Linux %s %s holds up to %.0f B of host memory beyond its payload, the most of any payload up to %s (%s; rounded up to %d B)",
-		rep.Kernel, what, w.Overhead, FormatSize(SmallPayload), how, Granularity)
+	what := fmt.Sprintf("a %s message (median of %d rounds)", FormatSize(int64(rep.Worst.Payload)), o.Rounds)
+	if rep.Worst.Step {
+		what = fmt.Sprintf("a %s message, just above a cost step (one round)", FormatSize(int64(rep.Worst.Payload)))
+	}
+	s += fmt.Sprintf("; the overhead is the most any point held beyond its buffers, %.0f B per chunk by %s, rounded up to %d B", rep.Worst.Overhead, what, Granularity)
 	if len(rep.Sizes) > 0 {
 		small := slices.MinFunc(rep.Sizes, func(a, b SizeResult) int { return a.Payload - b.Payload })
 		if small.Undercount > 0 {
@@ -237,34 +209,56 @@ func explain(rep *Report, o Options, w Worst) string {
 	return s
 }
 
-// WriteText writes the report as a table, then the explanation as a comment
-// and the configuration line, so that `| tail -1` gives the line alone.
+// binding returns the located step whose cheaper side the header puts
+// right below a buffer doubling: Below plus the header is a power of two.
+func binding(steps []Step, header int64) (Step, bool) {
+	for _, st := range steps {
+		if n := int64(st.Below) + header; st.Located && n&(n-1) == 0 {
+			return st, true
+		}
+	}
+	return Step{}, false
+}
+
+// WriteText writes the report as a table, then the steps, the notes, the
+// explanation as a comment and the cost block, so that the output from
+// "cost {" on can be pasted into the configuration file.
 func (r *Report) WriteText(w io.Writer) error {
+	if err := r.writeTable(w); err != nil {
+		return err
+	}
+	var b strings.Builder
+	for _, st := range r.Steps {
+		where := "located"
+		if !st.Located {
+			where = "bounded"
+		}
+		fmt.Fprintf(&b, "cost step %s: between %s and %s payloads a message goes from %.0f B to %.0f B of host memory\n",
+			where, FormatSize(int64(st.Below)), FormatSize(int64(st.Above)), st.CostBelow, st.CostAbove)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
+	fmt.Fprintf(&b, "\n# %s\n%s\n", r.Explanation, r.Block)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeTable writes one row per size: what was measured, what the fitted
+// model charges and their ratio.
+func (r *Report) writeTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "payload\tmessages\thost used\tper message\toverhead\tslab\tkernel claimed\tundercount\tstop\t\n")
+	fmt.Fprintf(tw, "payload\tmessages\thost used\tper message\tcharged\tratio\tslab\tkernel claimed\tundercount\tstop\t\n")
 	for _, s := range r.Sizes {
 		under := "-"
 		if s.Undercount > 0 {
 			under = fmt.Sprintf("%.1fx", s.Undercount)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f B\t%.0f B\t%s\t%s\t%s\t%s\t\n",
-			FormatSize(int64(s.Payload)), s.Messages, mib(s.HostUsed), s.PerMessage, s.Overhead,
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f B\t%d B\t%.2f\t%s\t%s\t%s\t%s\t\n",
+			FormatSize(int64(s.Payload)), s.Messages, mib(s.HostUsed), s.PerMessage, s.Charged, float64(s.Charged)/s.PerMessage,
 			mib(s.Slab), mib(s.KernelClaimed), under, stops(s.Rounds))
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	var b strings.Builder
-	for _, st := range r.Steps {
-		fmt.Fprintf(&b, "cost step: between %s and %s payloads a message goes from %.0f B to %.0f B of host memory; up to %.0f B beyond its payload\n",
-			FormatSize(int64(st.Below)), FormatSize(int64(st.Above)), st.CostBelow, st.CostAbove, st.Overhead)
-	}
-	for _, n := range r.Notes {
-		fmt.Fprintf(&b, "note: %s\n", n)
-	}
-	fmt.Fprintf(&b, "\n# %s\n%s\n", r.Explanation, r.ConfigLine)
-	_, err := io.WriteString(w, b.String())
-	return err
+	return tw.Flush()
 }
 
 // WriteJSON writes the report as indented JSON; field names are stable.

@@ -3,7 +3,6 @@ package calibrate
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 
@@ -52,64 +51,36 @@ func TestFormatSize(t *testing.T) {
 	}
 }
 
-// TestConfigLineParses checks that the printed line, pasted into a config
-// with a relay, is accepted and sets cost.overhead to the recommendation.
-func TestConfigLineParses(t *testing.T) {
-	for _, overhead := range []int64{64, 1856, 2048, 2368} {
-		line := ConfigLine(overhead)
-		src := "relay \"r\" {\n  listen = [\"127.0.0.1:3868\"]\n  upstream = [\"127.0.0.1:3869\"]\n}\n" + line + "\n"
-		cfg, err := config.Parse([]byte(src), "calibrated.hcl")
-		if err != nil {
-			t.Fatalf("%s: %v", line, err)
-		}
-		if cfg.Cost.Overhead != overhead {
-			t.Errorf("%s: cost.overhead %d, want %d", line, cfg.Cost.Overhead, overhead)
+// TestConfigBlockParses checks that the printed block, appended to a config
+// with a relay, is accepted and sets both cost fields.
+func TestConfigBlockParses(t *testing.T) {
+	for _, tc := range []struct{ header, overhead int64 }{{544, 768}, {1, 64}, {576, 1024}, {120, 1856}} {
+		block := ConfigBlock(tc.header, tc.overhead)
+		cfg := parseWithRelay(t, block)
+		if cfg.Cost.Header != tc.header || cfg.Cost.Overhead != tc.overhead {
+			t.Errorf("%s: cost.header %d, cost.overhead %d; want %d, %d", block, cfg.Cost.Header, cfg.Cost.Overhead, tc.header, tc.overhead)
 		}
 	}
-	if got, want := ConfigLine(1856), `cost { overhead = "1856B" }`; got != want {
-		t.Errorf("ConfigLine(1856) = %s, want %s", got, want)
+	want := "cost {\n  header   = \"544B\"\n  overhead = \"768B\"\n}"
+	if got := ConfigBlock(544, 768); got != want {
+		t.Errorf("ConfigBlock(544, 768) =\n%s\nwant\n%s", got, want)
 	}
 }
 
-func sizeResult(payload int, overhead float64) SizeResult {
-	return SizeResult{Payload: payload, Overhead: overhead, PerMessage: float64(payload) + overhead}
+// parseWithRelay parses block after a minimal relay, as a user appending
+// it to a file would.
+func parseWithRelay(t *testing.T, block string) *config.Config {
+	t.Helper()
+	src := "relay \"r\" {\n  listen = [\"127.0.0.1:3868\"]\n  upstream = [\"127.0.0.1:3869\"]\n}\n" + block + "\n"
+	cfg, err := config.Parse([]byte(src), "calibrated.hcl")
+	if err != nil {
+		t.Fatalf("the block does not parse: %v\n%s", err, src)
+	}
+	return cfg
 }
 
-func TestRecommend(t *testing.T) {
-	sizes := []SizeResult{sizeResult(1, 1791), sizeResult(100, 1681), sizeResult(1024, 1781), sizeResult(16384, 17116)}
-	for _, tc := range []struct {
-		name  string
-		sizes []SizeResult
-		steps []Step
-		want  int64
-		worst Worst
-	}{
-		{"small sizes only", sizes, nil, 1792, Worst{Payload: 1, Overhead: 1791}},
-		{"a step between them counts", sizes, []Step{{Below: 475, Above: 489, CostBelow: 1781, CostAbove: 2798, Overhead: 2798 - 476}},
-			2368, Worst{Payload: 476, Overhead: 2322, Step: true}},
-		{"a step above the small sizes does not", sizes, []Step{{Below: 1500, Above: 1510, Overhead: 3300}}, 1792, Worst{Payload: 1, Overhead: 1791}},
-		{"no small size: all count", []SizeResult{sizeResult(4096, 4827), sizeResult(16384, 17116)}, nil, 17152, Worst{Payload: 16384, Overhead: 17116}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, worst, err := Recommend(tc.sizes, tc.steps)
-			if err != nil || got != tc.want || worst != tc.worst {
-				t.Fatalf("got %d %+v %v, want %d %+v", got, worst, err, tc.want, tc.worst)
-			}
-		})
-	}
-}
-
-func TestRecommendRefusesNoise(t *testing.T) {
-	_, _, err := Recommend([]SizeResult{sizeResult(1, -30), sizeResult(100, 0)}, nil)
-	if !errors.Is(err, ErrNoOverhead) {
-		t.Fatalf("got %v, want ErrNoOverhead", err)
-	}
-	if _, _, err := Recommend([]SizeResult{sizeResult(1, 5<<20)}, nil); err == nil || !strings.Contains(err.Error(), "more than cost.overhead allows") {
-		t.Fatalf("5 MiB per message: %v", err)
-	}
-	if _, _, err := Recommend(nil, nil); err == nil {
-		t.Fatal("nothing measured: no error")
-	}
+func sizeResult(payload int, perMessage float64) SizeResult {
+	return SizeResult{Payload: payload, Overhead: perMessage - float64(payload), PerMessage: perMessage, Messages: 20000}
 }
 
 func TestSummarizeTakesMedians(t *testing.T) {
@@ -127,62 +98,91 @@ func TestSummarizeTakesMedians(t *testing.T) {
 	}
 }
 
-func testReport() *Report {
+func testReport(t *testing.T) *Report {
+	t.Helper()
 	rep := &Report{
-		Kernel: "6.1.0-56-amd64",
-		Sizes:  []SizeResult{sizeResult(1, 1791), sizeResult(16384, 17116)},
-		Steps:  []Step{{Below: 475, Above: 489, CostBelow: 1781, CostAbove: 2798, Overhead: 2322}},
-		Notes:  []string{"16KiB messages hold more"},
+		Kernel:   "6.1.0-56-amd64",
+		Fragment: LoopbackFragment,
+		Sizes:    linux61Sizes(),
+		Steps:    linux61Steps(),
 	}
 	rep.Sizes[0].Undercount = 7.7
-	rep.Overhead, rep.Worst, _ = Recommend(rep.Sizes, rep.Steps)
-	rep.ConfigLine = ConfigLine(rep.Overhead)
 	o := Options{}
 	o.applyDefaults()
-	rep.Explanation = explain(rep, o, rep.Worst)
+	c := &calibration{o: o, rep: rep}
+	if err := c.recommend(); err != nil {
+		t.Fatal(err)
+	}
 	return rep
 }
 
-func TestWriteTextEndsWithTheLine(t *testing.T) {
+func TestWriteTextEndsWithTheBlock(t *testing.T) {
 	var b bytes.Buffer
-	if err := testReport().WriteText(&b); err != nil {
+	rep := testReport(t)
+	if err := rep.WriteText(&b); err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
-	if last := lines[len(lines)-1]; last != `cost { overhead = "2368B" }` {
-		t.Fatalf("last line %q\n%s", last, b.String())
+	out := b.String()
+	if !strings.HasSuffix(out, "\n"+rep.Block+"\n") || !strings.HasPrefix(rep.Block, "cost {") {
+		t.Fatalf("output does not end with the block:\n%s", out)
 	}
-	expl := lines[len(lines)-2]
-	for _, want := range []string{"# on Linux 6.1.0-56-amd64", "just above 475B", "up to 2322 B", "1/7.7"} {
+	parseWithRelay(t, out[strings.LastIndex(out, "cost {"):])
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	expl := lines[len(lines)-5]
+	for _, want := range []string{"# on Linux 6.1.0-56-amd64", "pow2ceil(n+544 B) + 768 B", "right above 480B, in the cost step located between 480B and 488B", "1/7.7"} {
 		if !strings.Contains(expl, want) {
 			t.Errorf("explanation lacks %q: %s", want, expl)
 		}
 	}
-	for _, want := range []string{"payload", "16KiB", "cost step: between 475B and 489B", "note: 16KiB messages hold more"} {
-		if !strings.Contains(b.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, b.String())
+	for _, want := range []string{"charged", "ratio", "16KiB", "33536 B", "1.00", "cost step located: between 480B and 488B"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+func TestOverchargeNote(t *testing.T) {
+	o := Options{}
+	o.applyDefaults()
+	// A 2000 B message that held 200 kB (one bad reading) sets an overhead
+	// that charges 1 B messages a hundred times what they hold.
+	rep := &Report{Kernel: "fake", Fragment: LoopbackFragment, Sizes: []SizeResult{
+		sizeResult(1, 1791), sizeResult(2000, 200000),
+	}}
+	c := &calibration{o: o, rep: rep}
+	if err := c.recommend(); err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, n := range rep.Notes {
+		found = found || strings.Contains(n, "the cost model overcharges them")
+	}
+	if !found {
+		t.Errorf("no overcharge note; charged %+v, notes %q", rep.Sizes, rep.Notes)
 	}
 }
 
 func TestWriteJSONRoundTrips(t *testing.T) {
 	var b bytes.Buffer
-	rep := testReport()
+	rep := testReport(t)
 	if err := rep.WriteJSON(&b); err != nil {
 		t.Fatal(err)
 	}
 	var got struct {
+		Header     int64  `json:"header_bytes"`
 		Overhead   int64  `json:"overhead_bytes"`
+		Block      string `json:"config_block"`
 		ConfigLine string `json:"config_line"`
-		Worst      Worst  `json:"worst"`
 		Sizes      []struct {
-			Payload int `json:"payload_bytes"`
+			Payload int   `json:"payload_bytes"`
+			Charged int64 `json:"charged_bytes"`
 		} `json:"sizes"`
 	}
 	if err := json.Unmarshal(b.Bytes(), &got); err != nil {
 		t.Fatal(err)
 	}
-	if got.Overhead != 2368 || got.ConfigLine != rep.ConfigLine || !got.Worst.Step || len(got.Sizes) != 2 {
+	if got.Header != 544 || got.Overhead != 768 || got.Block != rep.Block || got.ConfigLine != rep.Block ||
+		len(got.Sizes) != len(rep.Sizes) || got.Sizes[0].Charged != 1024+768 {
 		t.Fatalf("%+v\n%s", got, b.String())
 	}
 }

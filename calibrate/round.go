@@ -35,6 +35,7 @@ func measure(ctx context.Context, payload int, budget int64, o Options) (Round, 
 		return Round{}, err
 	}
 	claimed, rcvbuf := p.claimed()
+	frag := p.fragment()
 	p.close()
 	back, err := recovered(ctx, base, o.Settle, o.DropCaches)
 	if err != nil {
@@ -48,6 +49,7 @@ func measure(ctx context.Context, payload int, budget int64, o Options) (Round, 
 		SUnreclaim:    after.SUnreclaim - base.SUnreclaim,
 		KernelClaimed: claimed,
 		RecvBuffer:    rcvbuf,
+		Fragment:      frag,
 		Settled:       settled,
 		Residual:      max(back.used(base), 0),
 	}
@@ -135,6 +137,16 @@ func (p *pair) flood(ctx context.Context, payload, limit int, budget int64, stal
 		}
 	}
 	return int64(limit), "cap", nil
+}
+
+// fragment returns the sender's fragmentation point (SCTP_STATUS), 0 if
+// unknown.
+func (p *pair) fragment() int {
+	st, err := p.send.Status()
+	if err != nil {
+		return 0
+	}
+	return int(st.FragmentationPoint)
 }
 
 // claimed returns what the kernel's socket accounting charges for the
