@@ -54,10 +54,10 @@ type sample struct {
 // Fit fits quota's cost model to what was measured: the sizes, and both
 // sides of every step, sent in one chunk (payload up to frag; frag ≤ 0
 // means every payload). Messages split into several chunks are left out:
-// on Linux 6.1 they hold about one more buffer of their first chunk than
-// the model charges (a 64 KiB message ~264 KB, not ~134 KB), which no
-// header or per-chunk overhead can follow without overcharging every
-// smaller message many times; Run notes by how much it undercharges them.
+// on Linux 6.1 they hold one more buffer of their first chunk (a 64 KiB
+// message ~264 KB, not ~134 KB), which quota's model charges as a reassembly
+// buffer; fitting them would only add noise. Run notes any size the fitted
+// model undercharges.
 // The dearer side of a located step counts at the
 // cheaper side's payload plus one, the least payload that may pay it, so
 // that the model puts its buffer doubling no later than the kernel's.

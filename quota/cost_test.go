@@ -39,10 +39,11 @@ func TestCostModel(t *testing.T) {
 		{"empty payload takes a chunk", 542, 767, 0, 0, 1024 + 767},
 		{"negative payload counts as zero", 542, 767, -3, 0, 1024 + 767},
 		{"no rounding", -1, 512, 65536, 0, 65536 + 512},
-		{"split in full chunks", 542, 767, 3 * 1452, 1452, 3 * (2048 + 767)},
-		{"split with a rest", 542, 767, 2*1452 + 10, 1452, 2*(2048+767) + 1024 + 767},
+		{"split in full chunks", 542, 767, 3 * 1452, 1452, 3*(2048+767) + 2048},
+		{"split with a rest", 542, 767, 2*1452 + 10, 1452, 2*(2048+767) + 1024 + 767 + 2048},
+		{"64 KiB over loopback, as measured on Linux 6.1 (263,808 B)", 542, 767, 64 << 10, 65484, 2*131072 + 1024 + 2*767},
 		{"frag above the payload keeps it whole", 542, 767, 1000, 65000, 2048 + 767},
-		{"no rounding, split", -1, 100, 3000, 1000, 3000 + 3*100},
+		{"no rounding, split", -1, 100, 3000, 1000, 3000 + 3*100 + 1000},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,7 +57,8 @@ func TestCostModel(t *testing.T) {
 
 func TestWorst(t *testing.T) {
 	m := CostModel{Header: 542, Overhead: 767}
-	// 1 MiB whole: a 2 MiB buffer; in 1212-byte chunks: 866 chunks of 2048+767.
+	// 1 MiB whole: a 2 MiB buffer; in 1212-byte chunks: 866 chunks of 2048+767
+	// and a reassembly buffer.
 	whole, split := m.Cost(1<<20), m.Chunked(1<<20, MinFragment)
 	if whole != 2<<20+767 || split <= whole {
 		t.Fatalf("whole %d, split %d: want 2 MiB+767 and more when split", whole, split)

@@ -16,12 +16,13 @@ import (
 func TestMain(m *testing.M) { os.Exit(rig.Main(m)) }
 
 // TestCalibrate runs a short calibration of 1 B to 64 KiB messages and
-// checks the fitted cost model against the kernel: at every size sent in one
-// chunk it charges at least what a message held and at most twice that, and
-// the block it prints is a valid configuration. Linux 6.1 in the VM: ~1.8 KB
-// per 1-byte message, ~8 times what the kernel's accounting claims, a cost
-// step near 480 B. 64 KiB is split at the loopback fragmentation point and
-// holds ~2x what the model charges its chunks: the report must say so.
+// checks the fitted cost model against the kernel: at every size it charges
+// at least what a message held and at most twice that, and the block it
+// prints is a valid configuration. Linux 6.1 in the VM: ~1.8 KB per 1-byte
+// message, ~8 times what the kernel's accounting claims, a cost step near
+// 480 B. 64 KiB is split at the loopback fragmentation point and holds ~2x
+// its chunks (a reassembly buffer, which the model charges) — it is left out
+// of the fit, and must still be covered.
 func TestCalibrate(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -57,10 +58,6 @@ func TestCalibrate(t *testing.T) {
 		}
 		if s.Payload > rep.Fragment {
 			t.Logf("%d B, split into %d chunks: charged %d B for %.0f B held (%.2fx)", s.Payload, calibrate.Split(s.Payload, rep.Fragment), charged, s.PerMessage, float64(charged)/s.PerMessage)
-			if float64(charged) < s.PerMessage && !noted(rep, calibrate.FormatSize(int64(s.Payload))+" messages, split into") {
-				t.Errorf("%d B: undercharged and no note says so", s.Payload)
-			}
-			continue
 		}
 		if float64(charged) < s.PerMessage || float64(charged) > 2*s.PerMessage {
 			t.Errorf("%d B: charged %d B for %.0f B held (%.2fx); want 1x..2x", s.Payload, charged, s.PerMessage, float64(charged)/s.PerMessage)
@@ -75,16 +72,6 @@ func TestCalibrate(t *testing.T) {
 	if cfg.Cost.Header != rep.Header || cfg.Cost.Overhead != rep.Overhead {
 		t.Fatalf("cost.header %d, cost.overhead %d after parsing\n%s\nwant %d, %d", cfg.Cost.Header, cfg.Cost.Overhead, rep.Block, rep.Header, rep.Overhead)
 	}
-}
-
-// noted reports whether a note of rep starts with prefix.
-func noted(rep *calibrate.Report, prefix string) bool {
-	for _, n := range rep.Notes {
-		if strings.HasPrefix(n, prefix) {
-			return true
-		}
-	}
-	return false
 }
 
 // logReport logs the report as `sctpguard calibrate` prints it.
