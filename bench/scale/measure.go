@@ -91,14 +91,16 @@ func measure(ctx context.Context, s settings, logf func(string, ...any)) (*resul
 		return nil, err
 	}
 	if s.pprof != "" {
-		if err := saveProfile(ctx, filepath.Join(dir, "admin.sock"), "heap", s.pprof); err != nil {
+		if err := child.SaveProfile(ctx, filepath.Join(dir, "admin.sock"), "heap", s.pprof); err != nil {
 			return nil, err
 		}
 	}
 	var cpu chan error
 	if s.pprof != "" {
 		cpu = make(chan error, 1)
-		go func() { cpu <- saveProfile(ctx, filepath.Join(dir, "admin.sock"), "profile?seconds=3", s.pprof+".cpu") }()
+		go func() {
+			cpu <- child.SaveProfile(ctx, filepath.Join(dir, "admin.sock"), "profile?seconds=3", s.pprof+".cpu")
+		}()
 		time.Sleep(100 * time.Millisecond)
 	}
 	fetched := time.Now()

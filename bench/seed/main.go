@@ -20,9 +20,9 @@
 // associations, read at a second baseline once all are connected): what the
 // flood itself costs, per association. Two columns say where it went:
 // the growth of the kernel's slab (every SCTP queue on the path, the senders'
-// own send queues included) and the resident memory of the relay's processes
-// (a Go daemon's heap, in transparent huge pages where the kernel has them on,
-// is a fixed cost that only many associations amortize). Caches are dropped
+// own send queues included) and the resident anonymous memory of the relay's
+// processes before and during the flood (RssAnon: heap and stacks, not the
+// binary's pages, which the page cache shares). Caches are dropped
 // before each reading and the host must recover between rows, so rows do not
 // pollute each other. Each row is one path and one association count:
 //
@@ -68,6 +68,7 @@ import (
 type settings struct {
 	assocs       []int
 	paths        []string // names of the paths measured
+	pprof        string   // heap profile file prefix, or ""
 	msgCap       int64
 	timeCap      time.Duration
 	stall        time.Duration
@@ -110,6 +111,7 @@ func parseFlags(args []string) (settings, error) {
 	fs.StringVar(&s.md, "md", "", "also write the table as markdown to this `file` (- frames it on stdout)")
 	fs.BoolVar(&s.resume, "resume", true, "in sctpguard rows, read everything back and check it")
 	fs.BoolVar(&s.status, "status", true, "print sctpguard status at the plateau of its largest row")
+	fs.StringVar(&s.pprof, "pprof", "", "write sctpguard's heap profile at the plateau of each of its rows to `prefix`-N (N associations)")
 	fs.DurationVar(&s.timeout, "timeout", 25*time.Minute, "end the whole run after this long")
 	if err := fs.Parse(args); err != nil {
 		return s, err

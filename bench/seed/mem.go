@@ -107,9 +107,11 @@ func abs(n int64) int64 {
 	return n
 }
 
-// groupRSS is the resident memory of every process in process group pgid (a relay
-// and the children it forked), from /proc/PID/status; 0 if none is found.
-func groupRSS(pgid int) int64 {
+// groupAnon is the resident anonymous memory (RssAnon: heap, stacks; not the
+// binary's pages, which the page cache shares) of every process in process group
+// pgid (a relay and the children it forked), from /proc/PID/status; 0 if none is
+// found.
+func groupAnon(pgid int) int64 {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return 0
@@ -128,7 +130,7 @@ func groupRSS(pgid int) int64 {
 			continue
 		}
 		for _, line := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			if v, ok := strings.CutPrefix(line, "RssAnon:"); ok {
 				kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 				sum += kb << 10
 			}

@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 )
 
-var columns = []string{"path", "assocs", "msgs/assoc", "host memory used", "per assoc", "flood per assoc", "vs direct", "kernel slab", "relay RSS idle → flooded", "stopped"}
+var columns = []string{"path", "assocs", "msgs/assoc", "host memory used", "per assoc", "flood per assoc", "vs direct", "kernel slab", "relay anon idle → flooded", "stopped"}
 
 // cells is the table's row for r; direct is the direct row of the same
 // association count, if any.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -33,9 +34,9 @@ type row struct {
 	accepted []int64 // messages each sender got into the kernel
 	used     int64   // MemAvailable drop, bytes
 	setup    int64   // of which taken before the flood: processes and idle associations
-	idleRSS  int64   // resident memory of the relay's processes before the flood, bytes
+	idleRSS  int64   // the same before the flood
 	slab     int64   // growth of the kernel's slab (its queues on the whole path), bytes
-	relayRSS int64   // resident memory of the relay's processes at the plateau, bytes; 0 for direct
+	relayRSS int64   // resident anonymous memory of the relay's processes at the plateau, bytes; 0 for direct
 	stopped  string  // why the flood ended
 	notes    []string
 	skipped  string
@@ -125,7 +126,7 @@ func (b *bench) measure(ctx context.Context, sc *scene, p path, dir string, n in
 	idle, _ := settle(ctx, 2<<20, 20*time.Second, b.logf)
 	r.setup = baseline - idle
 	if sc.relay != nil {
-		r.idleRSS = groupRSS(sc.relay.Pid())
+		r.idleRSS = groupAnon(sc.relay.Pid())
 	}
 	r.stopped, err = b.floodAll(ctx, sc.senders, sc.relay)
 	for _, s := range sc.senders {
@@ -146,7 +147,7 @@ func (b *bench) measure(ctx context.Context, sc *scene, p path, dir string, n in
 		r.slab = slab - baseSlab
 	}
 	if sc.relay != nil {
-		r.relayRSS = groupRSS(sc.relay.Pid())
+		r.relayRSS = groupAnon(sc.relay.Pid())
 	}
 	if r.stopped == "message cap" {
 		r.stopped = fmt.Sprintf("message cap (%s)", count(b.s.msgCap))
@@ -159,6 +160,12 @@ func (b *bench) measure(ctx context.Context, sc *scene, p path, dir string, n in
 
 // afterGuard takes sctpguard's status and lets the receiver read everything.
 func (b *bench) afterGuard(ctx context.Context, sc *scene, dir string, n int, r *row) {
+	if b.s.pprof != "" {
+		file := fmt.Sprintf("%s-%d", b.s.pprof, n)
+		if err := child.SaveProfile(ctx, filepath.Join(dir, "admin.sock"), "heap", file); err != nil {
+			b.logf("  heap profile: %v", err)
+		}
+	}
 	if b.s.status && n == slices.Max(b.s.assocs) {
 		b.status, b.statusAssocs = guardStatus(ctx, b.s.guard, dir), n
 	}

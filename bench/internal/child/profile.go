@@ -1,4 +1,4 @@
-package main
+package child
 
 import (
 	"context"
@@ -9,8 +9,9 @@ import (
 	"os"
 )
 
-// saveProfile fetches one of Go's profiles from sctpguard's admin socket.
-func saveProfile(ctx context.Context, sock, name, file string) error {
+// SaveProfile fetches one of Go's profiles (a name under /debug/pprof/, such as
+// "heap") from sctpguard's admin socket sock into file.
+func SaveProfile(ctx context.Context, sock, name, file string) error {
 	hc := &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
