@@ -4,7 +4,6 @@ import (
 	"net/netip"
 
 	"github.com/sctpguard/sctpguard/diag"
-	"github.com/sctpguard/sctpguard/sctpsock"
 )
 
 // kernelView asks the kernel, through sock_diag, what it holds for each leg of an
@@ -51,7 +50,7 @@ type legEnds struct {
 	local, peer netip.AddrPort
 }
 
-func endsOf(c *sctpsock.Conn) legEnds {
+func endsOf(c leg) legEnds {
 	var e legEnds
 	if l, err := c.LocalAddrs(); err == nil && len(l) > 0 {
 		e.local = l[0]

@@ -60,7 +60,17 @@ var (
 // NODELAY, events, path settings, AbortOnExit. Nothing listens on it: it only
 // makes associations (Connect).
 func OpenMany(local []netip.AddrPort, o Options) (*Many, error) {
-	op := "open one-to-many " + formatAddrs(local)
+	return openMany("open one-to-many "+formatAddrs(local), local, o, false)
+}
+
+// ListenMany is OpenMany for a socket that also accepts associations: a peer's
+// new association shows up as an assoc change COMM_UP with an id the reader has
+// not seen, and is then like any other.
+func ListenMany(local []netip.AddrPort, o Options) (*Many, error) {
+	return openMany("listen one-to-many "+formatAddrs(local), local, o, true)
+}
+
+func openMany(op string, local []netip.AddrPort, o Options, listen bool) (*Many, error) {
 	ips, port, err := splitAddrs(local)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
@@ -73,7 +83,7 @@ func OpenMany(local []netip.AddrPort, o Options) (*Many, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	if err := bindx(fd, ips, port); err != nil {
+	if err := bindListen(fd, ips, port, listen); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -88,6 +98,36 @@ func OpenMany(local []netip.AddrPort, o Options) (*Many, error) {
 		return nil, fmt.Errorf("%s: local addresses: %w", op, err)
 	}
 	return m, nil
+}
+
+func bindListen(fd int, ips []netip.Addr, port uint16, listen bool) error {
+	if listen {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+			return fmt.Errorf("setsockopt SO_REUSEADDR: %w", err)
+		}
+	}
+	if err := bindx(fd, ips, port); err != nil {
+		return err
+	}
+	if listen {
+		if err := unix.Listen(fd, listenBacklog); err != nil {
+			return fmt.Errorf("listen: %w", err)
+		}
+	}
+	return nil
+}
+
+// StopListening makes the socket refuse new associations (listen with a
+// backlog of 0: the kernel answers INIT with ABORT); those it holds go on.
+func (m *Many) StopListening() error {
+	var lerr error
+	if err := m.c.rc.Control(func(fd uintptr) { lerr = unix.Listen(int(fd), 0) }); err != nil {
+		return m.c.opErr("stop listening", err)
+	}
+	if lerr != nil {
+		return m.c.opErr("stop listening", lerr)
+	}
+	return nil
 }
 
 // LocalAddrs are the addresses the socket is bound to, with the port it got.

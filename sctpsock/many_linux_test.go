@@ -2,6 +2,7 @@ package sctpsock_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -418,5 +419,64 @@ func TestManyTooLarge(t *testing.T) {
 	}
 	if got := nextData(t, chb); string(got.Data) != "other" {
 		t.Fatalf("association b: %q, want \"other\"", got.Data)
+	}
+}
+
+// TestListenMany: applications dial a listening one-to-many socket; each of their
+// associations appears as a COMM_UP with a new id and is echoed on its own. After
+// StopListening a new association is refused while the live ones go on.
+func TestListenMany(t *testing.T) {
+	m, err := sctpsock.ListenMany([]netip.AddrPort{loopback}, sctpsock.Options{NoDelay: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	up := make(chan int32, 8)
+	go func() { // echo by id
+		buf := make([]byte, 64<<10)
+		for {
+			msg, err := m.ReadMsg(buf)
+			if err != nil {
+				return
+			}
+			if n := msg.Notification; n != nil {
+				if n.AssocChange != nil && n.AssocChange.State == sctpsock.CommUp {
+					up <- n.AssocID
+				}
+				continue
+			}
+			m.WriteMsg(msg.AssocID, msg)
+		}
+	}()
+	var clients []*sctpsock.Conn
+	ids := map[int32]bool{}
+	for range 3 {
+		clients = append(clients, dial(t, m.LocalAddrs(), sctpsock.Options{NoDelay: true}))
+		ids[<-up] = true
+	}
+	if len(ids) != 3 || assocsOfSocket(t, m) != 3 {
+		t.Fatalf("3 clients gave ids %v and %d associations on the socket", ids, assocsOfSocket(t, m))
+	}
+	if err := m.StopListening(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if c, err := sctpsock.Dial(ctx, nil, m.LocalAddrs(), sctpsock.Options{}); err == nil {
+		c.Close()
+		t.Fatal("a new association was accepted after StopListening")
+	} else {
+		t.Logf("after StopListening: %v", err)
+	}
+	buf := make([]byte, 1024)
+	for i, c := range clients {
+		want := fmt.Sprintf("client %d", i)
+		if err := c.WriteMsg(sctpsock.Msg{Data: []byte(want), PPID: uint32(i)}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := readData(t, c, buf)
+		if err != nil || string(got.Data) != want || got.PPID != uint32(i) {
+			t.Fatalf("client %d: %q ppid %d, %v", i, got.Data, got.PPID, err)
+		}
 	}
 }
