@@ -141,6 +141,9 @@ func setRecvBuffer(c leg, n int) error {
 // it lives, and nil after a graceful end, whose queued messages are still to be read.
 // It clears the socket's pending error (SO_ERROR).
 func aborted(c leg) error {
+	if l, ok := c.(*manyLeg); ok {
+		return l.abortErr() // its socket's reader saw the ABORT, if there was one
+	}
 	if _, err := c.Status(); err == nil {
 		return nil
 	}

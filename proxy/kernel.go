@@ -52,6 +52,9 @@ type legEnds struct {
 
 func endsOf(c leg) legEnds {
 	var e legEnds
+	if _, ok := c.(*manyLeg); ok {
+		return e // sock_diag shows the shared socket's queues, not the association's
+	}
 	if l, err := c.LocalAddrs(); err == nil && len(l) > 0 {
 		e.local = l[0]
 	}

@@ -1,0 +1,347 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/sctpguard/sctpguard/quota"
+	"github.com/sctpguard/sctpguard/sctpsock"
+)
+
+// manySocket is what a shared socket reads and writes: *sctpsock.Many, or a
+// stand-in in unit tests.
+type manySocket interface {
+	ReadMsg(buf []byte) (sctpsock.Msg, error)
+	WriteMsg(id int32, m sctpsock.Msg) error
+	Shutdown(id int32) error
+	Abort(id int32) error
+	Status(id int32) (sctpsock.Status, error)
+	Paths(id int32) ([]sctpsock.PathInfo, error)
+	PeerAddrs(id int32) ([]netip.AddrPort, error)
+	AssocLocalAddrs(id int32) ([]netip.AddrPort, error)
+	SetPathOptions(id int32, p sctpsock.PathOptions) error
+	StopListening() error
+	Close() error
+}
+
+// sharedSocket is a relay's one-to-many front socket (listen_style "one_to_many"):
+// every front association of the relay on one SOCK_SEQPACKET socket. One goroutine,
+// readLoop, reads it and hands each message to its association's manyLeg, where the
+// association's pipe toward upstream takes it.
+//
+// The associations share one receive queue, read in arrival order, so the reader
+// cannot skip the messages of an association whose pipe is not taking them. It holds
+// them in that association's leg, up to what bound allows: per association the
+// quota.association, and for the socket everything the relay holds (its budget, both
+// directions) plus every leg's queue within quota.socket. When the next message does
+// not fit, the reader stops reading the socket, and every association waits, until
+// a leg's pipe takes a message or the kernel lets go of enough that pipes hold.
+type sharedSocket struct {
+	sock   manySocket
+	log    hclog.Logger
+	cost   func() quota.CostModel
+	budget *quota.Budget // the relay's; its limit is quota.socket
+	assoc  func() int64  // quota.association, as reloads set it
+	settle func()        // releases what the kernel has let go of, while the reader waits
+
+	mu     sync.Mutex
+	legs   map[int32]*manyLeg
+	queued int64 // cost held in every leg's queue
+
+	acceptMu  sync.Mutex // held while a new association is handed on, and to stop that
+	accepting bool
+
+	accepts  chan *manyLeg // new associations, for the relay's accept loop
+	noAccept chan struct{} // closed by stopListening
+	room     chan struct{} // a leg's queue shrank
+	closing  chan struct{}
+	done     chan struct{} // readLoop ended
+
+	dropped atomic.Uint64 // messages for associations that had ended here
+	stalled atomic.Int64  // nanoseconds the reader waited for room
+	stalls  atomic.Uint64
+}
+
+// waitStep is how long the reader waits for room before it settles the pipes'
+// charges and looks again.
+const waitStep = 10 * time.Millisecond
+
+func newSharedSocket(sock manySocket, budget *quota.Budget, log hclog.Logger) *sharedSocket {
+	return &sharedSocket{
+		sock: sock, budget: budget, log: log,
+		cost:      func() quota.CostModel { return quota.CostModel{} },
+		assoc:     func() int64 { return 0 },
+		settle:    func() {},
+		legs:      make(map[int32]*manyLeg),
+		accepting: true,
+		accepts:   make(chan *manyLeg, 64),
+		noAccept:  make(chan struct{}),
+		room:      make(chan struct{}, 1),
+		closing:   make(chan struct{}),
+		done:      make(chan struct{}),
+	}
+}
+
+// start runs the reader; it ends when the socket is closed.
+func (s *sharedSocket) start() { go s.readLoop() }
+
+// readLoop reads the socket and dispatches every message until the socket is closed.
+func (s *sharedSocket) readLoop() {
+	defer close(s.done)
+	buf := make([]byte, scratchSize)
+	for {
+		m, err := s.sock.ReadMsg(buf)
+		if tl, ok := errors.AsType[*sctpsock.TooLargeError](err); ok {
+			s.tooLarge(tl)
+			continue
+		}
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				s.log.Error("shared socket: read failed; every association on it ends", "error", err)
+				s.endAll(err)
+			}
+			return
+		}
+		if cap(m.Data) > cap(buf) {
+			buf = m.Data[:cap(m.Data)]
+		}
+		s.dispatch(m)
+	}
+}
+
+// dispatch hands m to its association's leg, waiting for room if need be. A COMM_UP
+// of an unknown association is a new front association.
+func (s *sharedSocket) dispatch(m sctpsock.Msg) {
+	if n := m.Notification; n != nil && n.AssocChange != nil && n.AssocChange.State == sctpsock.CommUp {
+		if s.newAssoc(m.AssocID) {
+			return
+		}
+	}
+	l := s.leg(m.AssocID)
+	if l == nil {
+		s.dropped.Add(1)
+		s.log.Trace("shared socket: message of an association no longer relayed", "assoc_id", m.AssocID)
+		return
+	}
+	cost := s.costOf(m)
+	if end := endOf(m.Notification); end != nil {
+		l.ending(end) // known now, even while the queue is full (see aborted)
+		l.push(m, cost)
+		return
+	}
+	if !s.waitRoom(l, cost) {
+		s.dropped.Add(1)
+		return
+	}
+	l.push(m, cost)
+}
+
+// newAssoc registers a front association that just came up and hands it to the
+// accept loop, or aborts it once the relay has stopped listening; false if id is
+// known already (a RESTART of a live one).
+func (s *sharedSocket) newAssoc(id int32) bool {
+	s.acceptMu.Lock()
+	defer s.acceptMu.Unlock()
+	if s.leg(id) != nil {
+		return false
+	}
+	if !s.accepting {
+		s.sock.Abort(id) // came up as the relay stopped listening
+		return true
+	}
+	l := newManyLeg(s, id)
+	s.mu.Lock()
+	s.legs[id] = l
+	s.mu.Unlock()
+	select {
+	case s.accepts <- l:
+	case <-s.closing:
+	}
+	return true
+}
+
+func (s *sharedSocket) leg(id int32) *manyLeg {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.legs[id]
+}
+
+func (s *sharedSocket) costOf(m sctpsock.Msg) int64 {
+	if m.Notification != nil {
+		return s.cost().Cost(len(m.Notification.Raw))
+	}
+	return s.cost().Cost(len(m.Data))
+}
+
+// fits reports whether a message of cost may join l's queue: l's queue stays within
+// quota.association, and the relay's budget in use plus every queue within quota.socket.
+func (s *sharedSocket) fits(l *manyLeg, cost int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if q := s.assoc(); q > 0 && l.queued+cost > q {
+		return false
+	}
+	lim := s.budget.Limit()
+	return lim <= 0 || s.budget.Used()+s.queued+cost <= lim
+}
+
+// waitRoom waits until a message of cost fits l, settling the pipes' charges while
+// it waits; false if l was closed meanwhile or the socket is closing.
+func (s *sharedSocket) waitRoom(l *manyLeg, cost int64) bool {
+	if s.fits(l, cost) {
+		return true
+	}
+	start := time.Now()
+	s.stalls.Add(1)
+	s.log.Debug("shared socket full: reading stops for every association", "assoc_id", l.id,
+		"leg_queued", l.queuedCost(), "socket_queued", s.queuedCost(), "budget_used", s.budget.Used())
+	defer func() { s.stalled.Add(int64(time.Since(start))) }()
+	t := time.NewTimer(waitStep)
+	defer t.Stop()
+	for !s.fits(l, cost) {
+		if l.closed.Load() {
+			return false
+		}
+		select {
+		case <-s.room:
+		case <-t.C:
+			s.settle()
+			t.Reset(waitStep)
+		case <-s.closing:
+			return false
+		}
+	}
+	return !l.closed.Load()
+}
+
+// taken is called by a leg whose queue gave up cost.
+func (s *sharedSocket) taken(cost int64) {
+	s.mu.Lock()
+	s.queued -= cost
+	s.mu.Unlock()
+	select {
+	case s.room <- struct{}{}:
+	default:
+	}
+}
+
+func (s *sharedSocket) added(cost int64) {
+	s.mu.Lock()
+	s.queued += cost
+	s.mu.Unlock()
+}
+
+func (s *sharedSocket) queuedCost() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.queued
+}
+
+// forget drops a leg that was closed.
+func (s *sharedSocket) forget(l *manyLeg) {
+	s.mu.Lock()
+	if s.legs[l.id] == l {
+		delete(s.legs, l.id)
+	}
+	s.mu.Unlock()
+}
+
+// tooLarge aborts the association that sent a message over max_message: the socket
+// read past it and goes on with the others.
+func (s *sharedSocket) tooLarge(tl *sctpsock.TooLargeError) {
+	if l := s.leg(tl.AssocID); l != nil {
+		l.ending(tl)
+		l.pushErr(tl) // the pipe reads the error in its turn, and aborts
+		return
+	}
+	s.sock.Abort(tl.AssocID)
+}
+
+// endAll ends every leg with err: the socket cannot be read any more.
+func (s *sharedSocket) endAll(err error) {
+	s.mu.Lock()
+	legs := make([]*manyLeg, 0, len(s.legs))
+	for _, l := range s.legs {
+		legs = append(legs, l)
+	}
+	s.mu.Unlock()
+	for _, l := range legs {
+		l.ending(err)
+		l.pushErr(err)
+	}
+}
+
+// accept returns the next new front association, or net.ErrClosed once the relay
+// stopped listening.
+func (s *sharedSocket) accept() (*manyLeg, error) {
+	select {
+	case l := <-s.accepts:
+		return l, nil
+	case <-s.stopped():
+		return nil, net.ErrClosed
+	}
+}
+
+// stopped is closed once the relay stopped listening.
+func (s *sharedSocket) stopped() <-chan struct{} { return s.noAccept }
+
+// stopListening refuses new associations; the live ones go on. The accept loop
+// still gets those handed on before.
+func (s *sharedSocket) stopListening() error {
+	s.acceptMu.Lock()
+	defer s.acceptMu.Unlock()
+	if !s.accepting {
+		return net.ErrClosed
+	}
+	s.accepting = false
+	for len(s.accepts) > 0 {
+		// Handed on but not yet taken: the accept loop stops taking now.
+		l := <-s.accepts
+		l.Abort()
+	}
+	close(s.noAccept)
+	return s.sock.StopListening()
+}
+
+// close closes the socket (every association still on it ends) and waits for the
+// reader.
+func (s *sharedSocket) close() error {
+	close(s.closing)
+	err := s.sock.Close()
+	<-s.done
+	return err
+}
+
+// stats are the shared socket's counters, for status.
+func (s *sharedSocket) stats() (queued int64, assocs int, dropped, stalls uint64, stalled time.Duration) {
+	s.mu.Lock()
+	queued, assocs = s.queued, len(s.legs)
+	s.mu.Unlock()
+	return queued, assocs, s.dropped.Load(), s.stalls.Load(), time.Duration(s.stalled.Load())
+}
+
+// endOf returns how a notification says an association ended, if it does: the
+// graceful end (SHUTDOWN_COMP) as errShutdownComplete, COMM_LOST and CANT_STR_ASSOC
+// as an error matching sctpsock.ErrAborted.
+func endOf(n *sctpsock.Notification) error {
+	if n == nil || n.AssocChange == nil {
+		return nil
+	}
+	switch n.AssocChange.State {
+	case sctpsock.ShutdownComplete:
+		return errShutdownComplete
+	case sctpsock.CommLost, sctpsock.CantStartAssoc:
+		return fmt.Errorf("%s: %w", n.String(), sctpsock.ErrAborted)
+	}
+	return nil
+}
+
+// errShutdownComplete: the association ended gracefully (SHUTDOWN_COMP).
+var errShutdownComplete = errors.New("association shut down")
