@@ -65,7 +65,8 @@ type SharedSocket struct {
 	// Associations is the number of associations on the socket.
 	Associations int `json:"associations"`
 	// Queued is the true cost of the messages read from the socket and not
-	// yet taken by their association's pipe; Budget.Used includes it.
+	// yet taken by their association's pipe, charged to the relay's budget
+	// (Budget.Used includes it).
 	Queued int64 `json:"queued"`
 	// KernelRecv and KernelSend are the socket's queues as the kernel counts
 	// them (SO_MEMINFO: sk_rmem_alloc, sk_wmem_queued), all associations

@@ -44,29 +44,29 @@ func newManyLeg(s *sharedSocket, id int32) *manyLeg {
 
 var _ leg = (*manyLeg)(nil)
 
-// push queues a copy of m, charged at cost, and wakes the pipe. The copy is owned
-// by the queue: the reader's buffer is reused.
-func (l *manyLeg) push(m sctpsock.Msg, cost int64) {
+// push queues a copy of m, charged at cost, and wakes the pipe; false if the leg is
+// closed. The copy is owned by the queue: the reader's buffer is reused.
+func (l *manyLeg) push(m sctpsock.Msg, cost int64) bool {
 	if m.Data != nil {
 		m.Data = append([]byte(nil), m.Data...)
 	}
-	l.enqueue(queued{m: m, cost: cost})
+	return l.enqueue(queued{m: m, cost: cost})
 }
 
 // pushErr queues err: the pipe reads it after what was queued before.
 func (l *manyLeg) pushErr(err error) { l.enqueue(queued{err: err}) }
 
-func (l *manyLeg) enqueue(e queued) {
+func (l *manyLeg) enqueue(e queued) bool {
 	l.mu.Lock()
 	if l.closed.Load() {
 		l.mu.Unlock()
-		return
+		return false
 	}
 	l.q = append(l.q, e)
 	l.queued += e.cost
 	l.mu.Unlock()
-	l.s.added(e.cost)
 	l.wake()
+	return true
 }
 
 func (l *manyLeg) wake() {

@@ -47,13 +47,13 @@ type sharedSocket struct {
 	sock   manySocket
 	log    hclog.Logger
 	cost   func() quota.CostModel
-	budget *quota.Budget // the relay's; its limit is quota.socket
-	assoc  func() int64  // quota.association, as reloads set it
-	settle func()        // releases what the kernel has let go of, while the reader waits
+	budget *quota.Budget  // the relay's; its limit is quota.socket
+	acct   *quota.Account // charged for what the legs' queues hold, on budget
+	assoc  func() int64   // quota.association, as reloads set it
+	settle func()         // releases what the kernel has let go of, while the reader waits
 
-	mu     sync.Mutex
-	legs   map[int32]*manyLeg
-	queued int64 // cost held in every leg's queue
+	mu   sync.Mutex
+	legs map[int32]*manyLeg
 
 	acceptMu  sync.Mutex // held while a new association is handed on, and to stop that
 	accepting bool
@@ -73,9 +73,15 @@ type sharedSocket struct {
 // charges and looks again.
 const waitStep = 10 * time.Millisecond
 
-func newSharedSocket(sock manySocket, budget *quota.Budget, log hclog.Logger) *sharedSocket {
+// newSharedSocket returns the shared socket of a relay whose budget is budget; what
+// its legs' queues hold is charged there, on an account of its own.
+func newSharedSocket(sock manySocket, budget *quota.Budget, log hclog.Logger) (*sharedSocket, error) {
+	acct, err := budget.Open(0, -1) // no limit but the budget's, no reserve
+	if err != nil {
+		return nil, fmt.Errorf("shared socket quota: %w", err)
+	}
 	return &sharedSocket{
-		sock: sock, budget: budget, log: log,
+		sock: sock, budget: budget, acct: acct, log: log,
 		cost:      func() quota.CostModel { return quota.CostModel{} },
 		assoc:     func() int64 { return 0 },
 		settle:    func() {},
@@ -86,7 +92,7 @@ func newSharedSocket(sock manySocket, budget *quota.Budget, log hclog.Logger) *s
 		room:      make(chan struct{}, 1),
 		closing:   make(chan struct{}),
 		done:      make(chan struct{}),
-	}
+	}, nil
 }
 
 // start runs the reader; it ends when the socket is closed.
@@ -130,17 +136,24 @@ func (s *sharedSocket) dispatch(m sctpsock.Msg) {
 		s.log.Trace("shared socket: message of an association no longer relayed", "assoc_id", m.AssocID)
 		return
 	}
-	cost := s.costOf(m)
 	if end := endOf(m.Notification); end != nil {
 		l.ending(end) // known now, even while the queue is full (see aborted)
-		l.push(m, cost)
+		l.push(m, 0)  // a few bytes once per association: never waits, never charged
 		return
 	}
-	if !s.waitRoom(l, cost) {
+	cost := s.costOf(m)
+	ok, err := s.waitRoom(l, cost)
+	switch {
+	case err != nil:
+		s.log.Warn("shared socket: a message can never fit the quota; aborting its association", "assoc_id", l.id, "error", err)
+		l.ending(err)
+		l.pushErr(err)
+	case !ok:
 		s.dropped.Add(1)
-		return
+	case !l.push(m, cost):
+		s.taken(cost) // the leg closed meanwhile
+		s.dropped.Add(1)
 	}
-	l.push(m, cost)
 }
 
 // newAssoc registers a front association that just came up and hands it to the
@@ -180,34 +193,34 @@ func (s *sharedSocket) costOf(m sctpsock.Msg) int64 {
 	return s.cost().Cost(len(m.Data))
 }
 
-// fits reports whether a message of cost may join l's queue: l's queue stays within
-// quota.association, and the relay's budget in use plus every queue within quota.socket.
-func (s *sharedSocket) fits(l *manyLeg, cost int64) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if q := s.assoc(); q > 0 && l.queued+cost > q {
-		return false
+// fits charges a message of cost if it may join l's queue: l's queue stays within
+// quota.association, and the shared socket's account gets cost from the relay's
+// budget, where every pipe's charges are too, within quota.socket. An error means
+// the message can never fit.
+func (s *sharedSocket) fits(l *manyLeg, cost int64) (bool, error) {
+	if q := s.assoc(); q > 0 && l.queuedCost()+cost > q {
+		return false, nil
 	}
-	lim := s.budget.Limit()
-	return lim <= 0 || s.budget.Used()+s.queued+cost <= lim
+	return s.acct.TryCharge(cost)
 }
 
-// waitRoom waits until a message of cost fits l, settling the pipes' charges while
-// it waits; false if l was closed meanwhile or the socket is closing.
-func (s *sharedSocket) waitRoom(l *manyLeg, cost int64) bool {
-	if s.fits(l, cost) {
-		return true
+// waitRoom waits until a message of cost fits l (see fits) and is charged, settling
+// the pipes' charges while it waits; false if l was closed meanwhile or the socket
+// is closing.
+func (s *sharedSocket) waitRoom(l *manyLeg, cost int64) (bool, error) {
+	if ok, err := s.fits(l, cost); ok || err != nil {
+		return ok, err
 	}
 	start := time.Now()
 	s.stalls.Add(1)
 	s.log.Debug("shared socket full: reading stops for every association", "assoc_id", l.id,
-		"leg_queued", l.queuedCost(), "socket_queued", s.queuedCost(), "budget_used", s.budget.Used())
+		"leg_queued", l.queuedCost(), "socket_queued", s.acct.Used(), "budget_used", s.budget.Used())
 	defer func() { s.stalled.Add(int64(time.Since(start))) }()
 	t := time.NewTimer(waitStep)
 	defer t.Stop()
-	for !s.fits(l, cost) {
+	for {
 		if l.closed.Load() {
-			return false
+			return false, nil
 		}
 		select {
 		case <-s.room:
@@ -215,34 +228,26 @@ func (s *sharedSocket) waitRoom(l *manyLeg, cost int64) bool {
 			s.settle()
 			t.Reset(waitStep)
 		case <-s.closing:
-			return false
+			return false, nil
+		}
+		if ok, err := s.fits(l, cost); ok || err != nil {
+			return ok, err
 		}
 	}
-	return !l.closed.Load()
 }
 
 // taken is called by a leg whose queue gave up cost.
 func (s *sharedSocket) taken(cost int64) {
-	s.mu.Lock()
-	s.queued -= cost
-	s.mu.Unlock()
+	if cost > 0 {
+		s.acct.Release(cost)
+	}
 	select {
 	case s.room <- struct{}{}:
 	default:
 	}
 }
 
-func (s *sharedSocket) added(cost int64) {
-	s.mu.Lock()
-	s.queued += cost
-	s.mu.Unlock()
-}
-
-func (s *sharedSocket) queuedCost() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.queued
-}
+func (s *sharedSocket) queuedCost() int64 { return s.acct.Used() }
 
 // forget drops a leg that was closed.
 func (s *sharedSocket) forget(l *manyLeg) {
@@ -316,14 +321,16 @@ func (s *sharedSocket) close() error {
 	close(s.closing)
 	err := s.sock.Close()
 	<-s.done
+	s.acct.Close()
 	return err
 }
 
 // stats are the shared socket's counters, for status.
 func (s *sharedSocket) stats() (queued int64, assocs int, dropped, stalls uint64, stalled time.Duration) {
 	s.mu.Lock()
-	queued, assocs = s.queued, len(s.legs)
+	assocs = len(s.legs)
 	s.mu.Unlock()
+	queued = s.acct.Used()
 	return queued, assocs, s.dropped.Load(), s.stalls.Load(), time.Duration(s.stalled.Load())
 }
 

@@ -22,7 +22,11 @@ func (r *Relay) listenShared(cfg *config.Relay) error {
 	if err != nil {
 		return fmt.Errorf("relay %q: listen %v (one-to-many): %w", cfg.Name, cfg.Listen, err)
 	}
-	s := newSharedSocket(m, r.budget, r.log.Named("shared"))
+	s, err := newSharedSocket(m, r.budget, r.log.Named("shared"))
+	if err != nil {
+		m.Close()
+		return fmt.Errorf("relay %q: %w", cfg.Name, err)
+	}
 	s.cost = func() quota.CostModel { return r.cost }
 	s.assoc = func() int64 { return r.cfg.Load().Quota.Association }
 	s.settle = r.settleAll

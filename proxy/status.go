@@ -40,8 +40,7 @@ func (r *Relay) status(kernel *kernelView) (admin.RelayStatus, []admin.AssocStat
 	}
 	rs.ListenStyle = cfg.ListenStyle
 	if r.shared != nil {
-		rs.Shared = r.sharedStatus()
-		rs.Budget.Used += rs.Shared.Queued
+		rs.Shared = r.sharedStatus() // its queue is charged to the budget
 	}
 	assocs := r.snapshot()
 	rs.Associations = len(assocs)
