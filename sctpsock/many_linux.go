@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"runtime"
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/ishidawataru/sctp"
@@ -257,11 +258,37 @@ func (m *Many) WriteMsg(id int32, msg Msg) error {
 // the kernel sends SHUTDOWN once all its queued data is delivered. The other
 // associations of the socket go on. The reader sees SHUTDOWN_COMP for id when
 // it is over.
-func (m *Many) Shutdown(id int32) error { return m.send("shutdown", id, nil, 0, sctpEOF, 0) }
+func (m *Many) Shutdown(id int32) error { return m.sendControl("shutdown", id, sctpEOF) }
 
 // Abort ends association id at once with ABORT (sendmsg with SCTP_ABORT),
 // dropping what it has queued. The other associations of the socket go on.
-func (m *Many) Abort(id int32) error { return m.send("abort", id, nil, 0, sctpAbort, 0) }
+func (m *Many) Abort(id int32) error { return m.sendControl("abort", id, sctpAbort) }
+
+// sendControl sends a message without data that only carries flags (SCTP_EOF,
+// SCTP_ABORT). It needs no send buffer space, so it does not queue behind a
+// writer waiting for some: ending one association must not wait for another.
+func (m *Many) sendControl(op string, id int32, flags uint16) error {
+	var oob [sndInfoSpace]byte
+	putSndInfoFor(oob[:], 0, flags, 0, id)
+	var errno unix.Errno
+	err := m.c.rc.Control(func(fd uintptr) {
+		var iov unix.Iovec
+		msg := unix.Msghdr{Iov: &iov, Control: &oob[0]}
+		msg.SetIovlen(1)
+		msg.SetControllen(sndInfoSpace)
+		for range 100 {
+			_, _, errno = unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&msg)), unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT)
+			if errno != unix.EINTR && errno != unix.EAGAIN {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	})
+	if err != nil {
+		return m.c.opErr(op, err)
+	}
+	return m.errnoErr(op, id, 0, errno)
+}
 
 func (m *Many) send(op string, id int32, data []byte, stream, flags uint16, ppid uint32) error {
 	m.wmu.Lock()
