@@ -259,11 +259,13 @@ func assocsOfSocket(t *testing.T, m *sctpsock.Many) int {
 		t.Fatalf("no %s column in %q", name, lines[0])
 		return -1
 	}
-	ino, lport := col("INODE"), col("LPORT")
+	ino, lport, id := col("INODE"), col("LPORT"), col("ASSOC-ID")
 	inodes := map[string]int{}
+	seen := map[string]bool{} // a walk of the kernel's table across reads may repeat a row
 	for _, l := range lines[1:] {
 		f := strings.Fields(l)
-		if len(f) > max(ino, lport) && f[lport] == strconv.Itoa(int(port)) {
+		if len(f) > max(ino, lport, id) && f[lport] == strconv.Itoa(int(port)) && !seen[f[ino]+"/"+f[id]] {
+			seen[f[ino]+"/"+f[id]] = true
 			inodes[f[ino]]++
 		}
 	}
