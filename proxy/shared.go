@@ -38,11 +38,11 @@ type manySocket interface {
 //
 // The associations share one receive queue, read in arrival order, so the reader
 // cannot skip the messages of an association whose pipe is not taking them. It holds
-// them in that association's leg, up to what bound allows: per association the
-// quota.association, and for the socket everything the relay holds (its budget, both
-// directions) plus every leg's queue within quota.socket. When the next message does
-// not fit, the reader stops reading the socket, and every association waits, until
-// a leg's pipe takes a message or the kernel lets go of enough that pipes hold.
+// them in that association's leg, within two bounds: a leg's queue within
+// quota.association, and the queues, charged to the relay's budget where every pipe's
+// charges are too, within quota.socket. When the next message does not fit, the reader
+// stops reading the socket, and every association waits, until a leg's pipe takes a
+// message or the kernel lets go of enough of what the pipes wrote.
 type sharedSocket struct {
 	sock   manySocket
 	log    hclog.Logger
@@ -68,6 +68,10 @@ type sharedSocket struct {
 	stalled atomic.Int64  // nanoseconds the reader waited for room
 	stalls  atomic.Uint64
 }
+
+// maxReadFailures is how many reads in a row may fail before the socket is given up:
+// an error that stays (reading cannot resume in the middle of a message) repeats.
+const maxReadFailures = 3
 
 // waitStep is how long the reader waits for room before it settles the pipes'
 // charges and looks again.
@@ -102,19 +106,30 @@ func (s *sharedSocket) start() { go s.readLoop() }
 func (s *sharedSocket) readLoop() {
 	defer close(s.done)
 	buf := make([]byte, scratchSize)
+	failed := 0
 	for {
 		m, err := s.sock.ReadMsg(buf)
 		if tl, ok := errors.AsType[*sctpsock.TooLargeError](err); ok {
 			s.tooLarge(tl)
 			continue
 		}
-		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				s.log.Error("shared socket: read failed; every association on it ends", "error", err)
-				s.endAll(err)
-			}
+		switch {
+		case errors.Is(err, net.ErrClosed):
+			return
+		case err != nil && failed < maxReadFailures:
+			// Such as a malformed notification, read and dropped: the next
+			// message is read as usual.
+			failed++
+			s.dropped.Add(1)
+			s.log.Warn("shared socket: read failed; dropped what was read", "error", err)
+			continue
+		case err != nil:
+			s.log.Error("shared socket: reading keeps failing; every association on it ends", "error", err)
+			s.stopListening()
+			s.endAll(err)
 			return
 		}
+		failed = 0
 		if cap(m.Data) > cap(buf) {
 			buf = m.Data[:cap(m.Data)]
 		}

@@ -35,6 +35,9 @@ func (f *fakeMany) ReadMsg(buf []byte) (sctpsock.Msg, error) {
 	select {
 	case m := <-f.feed:
 		f.read <- m.AssocID
+		if m.AssocID == badRead {
+			return sctpsock.Msg{}, errors.New("read: notification: malformed")
+		}
 		if m.Data != nil {
 			m.Data = buf[:copy(buf, m.Data)]
 		}
@@ -64,6 +67,9 @@ func (f *fakeMany) Close() error {
 	f.once.Do(func() { close(f.closed) })
 	return nil
 }
+
+// badRead as the AssocID of a fed message makes ReadMsg fail with an error.
+const badRead = -1
 
 func commUp(id int32) sctpsock.Msg {
 	n := &sctpsock.Notification{Type: sctpsock.NotifyAssocChange, AssocID: id,
@@ -326,4 +332,36 @@ func TestSharedStopListening(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	t.Fatal("the late association was not aborted")
+}
+
+// TestSharedReadError: a read that fails (a malformed notification) is dropped and
+// counted, and the next message is delivered; reads that keep failing end every
+// association and stop accepting.
+func TestSharedReadError(t *testing.T) {
+	s, f, _ := startShared(t, 1<<20, 8<<20)
+	l := acceptLeg(t, s, f, 1)
+	f.feed <- sctpsock.Msg{AssocID: badRead}
+	f.feed <- data(1, 10, 5)
+	if m := takeData(t, l); m.PPID != 5 {
+		t.Fatalf("after a failed read: ppid %d", m.PPID)
+	}
+	for range maxReadFailures + 1 {
+		f.feed <- sctpsock.Msg{AssocID: badRead}
+	}
+	buf := make([]byte, 100)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := l.TryReadMsg(buf)
+		if err != nil && !errors.Is(err, sctpsock.ErrWouldBlock) {
+			t.Logf("leg ended with: %v", err)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the leg did not end")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := s.accept(); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("accept after the reader gave up: %v", err)
+	}
 }
