@@ -139,7 +139,7 @@ func (l *manyLeg) TryReadMsg(buf []byte) (sctpsock.Msg, error) {
 	l.mu.Unlock()
 	l.s.taken(e.cost)
 	if e.err != nil {
-		return sctpsock.Msg{}, fmt.Errorf("read: %w", e.err)
+		return sctpsock.Msg{}, fmt.Errorf("shared socket: %w", e.err)
 	}
 	if len(e.m.Data) <= cap(buf) && e.m.Data != nil {
 		e.m.Data = buf[:copy(buf[:cap(buf)], e.m.Data)]
