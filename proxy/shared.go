@@ -209,12 +209,12 @@ func (s *sharedSocket) costOf(m sctpsock.Msg) int64 {
 }
 
 // fits charges a message of cost if it may join l's queue: l's queue stays within
-// quota.association, and the shared socket's account gets cost from the relay's
+// quota.association (+ one message), and the shared socket's account gets cost from the relay's
 // budget, where every pipe's charges are too, within quota.socket. An error means
 // the message can never fit.
 func (s *sharedSocket) fits(l *manyLeg, cost int64) (bool, error) {
-	if q := s.assoc(); q > 0 && l.queuedCost()+cost > q {
-		return false, nil
+	if q, held := s.assoc(), l.queuedCost(); q > 0 && held > 0 && held+cost > q {
+		return false, nil // an empty queue takes one message, whatever its cost
 	}
 	return s.acct.TryCharge(cost)
 }

@@ -87,8 +87,11 @@ func data(id int32, size int, ppid uint32) sctpsock.Msg {
 	return sctpsock.Msg{AssocID: id, Data: make([]byte, size), PPID: ppid, Stream: uint16(ppid % 7)}
 }
 
-// overhead is the per-message cost in these tests: a 9,000-byte message costs 10,000.
-var testCost = quota.CostModel{Overhead: 1000}
+// testCost is the cost model of these tests; c9k is what a 9,000-byte message costs.
+var (
+	testCost = quota.CostModel{Overhead: 1000}
+	c9k      = testCost.Cost(9000)
+)
 
 // startShared runs a shared socket over a fake with the given quotas (bytes).
 func startShared(t *testing.T, assocQuota, socketQuota int64) (*sharedSocket, *fakeMany, *quota.Budget) {
@@ -186,17 +189,17 @@ func TestSharedDemux(t *testing.T) {
 // another association behind it wait (head of line) until the first one's pipe
 // takes one.
 func TestSharedAssociationBound(t *testing.T) {
-	s, f, _ := startShared(t, 30000, 1<<20)
+	s, f, _ := startShared(t, 3*c9k, 1<<20)
 	slow, other := acceptLeg(t, s, f, 1), acceptLeg(t, s, f, 2)
 	waitRead(t, f, 2)
 	for i := range 4 {
-		f.feed <- data(1, 9000, uint32(i)) // 10,000 each: three fit
+		f.feed <- data(1, 9000, uint32(i)) // three fit
 	}
 	f.feed <- data(2, 100, 7)
 	waitRead(t, f, 4)
 	time.Sleep(50 * time.Millisecond)
-	if q := slow.queuedCost(); q != 30000 {
-		t.Fatalf("slow leg holds %d, want 30000 (its quota)", q)
+	if q := slow.queuedCost(); q != 3*c9k {
+		t.Fatalf("slow leg holds %d, want %d (its quota)", q, 3*c9k)
 	}
 	if len(f.read) != 0 || other.queuedCost() != 0 {
 		t.Fatalf("the reader went on past the message that does not fit")
@@ -219,10 +222,10 @@ func TestSharedAssociationBound(t *testing.T) {
 }
 
 // TestSharedSocketBound: the legs' queues are charged to the relay's budget: with a
-// budget of 50,000 and associations of 30,000, the second association's third
+// budget of five messages and associations of three, the second association's third
 // message stops the reader, and the budget in use never exceeds its limit.
 func TestSharedSocketBound(t *testing.T) {
-	s, f, budget := startShared(t, 30000, 50000)
+	s, f, budget := startShared(t, 3*c9k, 5*c9k)
 	a, b := acceptLeg(t, s, f, 1), acceptLeg(t, s, f, 2)
 	waitRead(t, f, 2)
 	for i := range 3 {
@@ -231,11 +234,11 @@ func TestSharedSocketBound(t *testing.T) {
 	}
 	waitRead(t, f, 6)
 	time.Sleep(50 * time.Millisecond)
-	if used, q := budget.Used(), s.queuedCost(); used != 50000 || q != 50000 {
-		t.Fatalf("budget used %d, queued %d; want both 50000", used, q)
+	if used, q := budget.Used(), s.queuedCost(); used != 5*c9k || q != 5*c9k {
+		t.Fatalf("budget used %d, queued %d; want both %d", used, q, 5*c9k)
 	}
-	if a.queuedCost() != 30000 || b.queuedCost() != 20000 {
-		t.Fatalf("queues %d and %d, want 30000 and 20000", a.queuedCost(), b.queuedCost())
+	if a.queuedCost() != 3*c9k || b.queuedCost() != 2*c9k {
+		t.Fatalf("queues %d and %d, want %d and %d", a.queuedCost(), b.queuedCost(), 3*c9k, 2*c9k)
 	}
 	takeData(t, a)
 	takeData(t, b)
@@ -243,15 +246,15 @@ func TestSharedSocketBound(t *testing.T) {
 	if m := takeData(t, b); m.PPID != 2 {
 		t.Fatalf("third message of b came as %d", m.PPID)
 	}
-	if used := budget.Used(); used != 20000 {
-		t.Fatalf("budget used %d, want 20000 (a's two left)", used)
+	if used := budget.Used(); used != 2*c9k {
+		t.Fatalf("budget used %d, want %d (a's two left)", used, 2*c9k)
 	}
 }
 
 // TestSharedEndWhileFull: the end of an association is queued and known even when
 // its queue is full, and closing the leg gives its queue back to the budget.
 func TestSharedEndWhileFull(t *testing.T) {
-	s, f, budget := startShared(t, 10000, 1<<20)
+	s, f, budget := startShared(t, c9k, 1<<20)
 	l := acceptLeg(t, s, f, 4)
 	f.feed <- data(4, 9000, 0)
 	f.feed <- commLost(4)
