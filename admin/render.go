@@ -51,7 +51,12 @@ func writeSummary(w io.Writer, st Status) {
 		orDash(st.Version), st.Started.Format(time.RFC3339), len(st.Associations))
 	budgets := []string{"global " + budget(st.Global)}
 	for _, r := range st.Relays {
-		budgets = append(budgets, fmt.Sprintf("relay %s %s", r.Name, budget(r.Budget)))
+		b := fmt.Sprintf("relay %s %s", r.Name, budget(r.Budget))
+		if sh := r.Shared; sh != nil {
+			b += fmt.Sprintf(" (one_to_many socket: %d associations, %s queued, kernel %s/%s, %d stalls %s)",
+				sh.Associations, size(sh.Queued), kernel(sh.KernelRecv), kernel(sh.KernelSend), sh.Stalls, duration(sh.Stalled))
+		}
+		budgets = append(budgets, b)
 	}
 	fmt.Fprintf(w, "budget in use/limit: %s\n\n", strings.Join(budgets, ", "))
 }

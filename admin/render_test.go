@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -76,5 +77,20 @@ func TestDuration(t *testing.T) {
 		if got := duration(d); got != want {
 			t.Errorf("duration(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// TestWriteTableShared: a one_to_many relay's summary names its shared socket.
+func TestWriteTableShared(t *testing.T) {
+	var got bytes.Buffer
+	st := Status{Version: "0.1.0", Started: time.Date(2025, 11, 25, 8, 0, 0, 0, time.UTC),
+		Relays: []RelayStatus{{Name: "m3ua", Budget: Budget{Limit: 16 << 20, Used: 1 << 20}, ListenStyle: "one_to_many",
+			Shared: &SharedSocket{Associations: 4, Queued: 96 << 10, KernelRecv: 2048, KernelSend: -1, Stalls: 2, Stalled: 1500 * time.Millisecond}}}}
+	if err := WriteTable(&got, st); err != nil {
+		t.Fatal(err)
+	}
+	want := "relay m3ua 1MiB/16MiB (one_to_many socket: 4 associations, 96KiB queued, kernel 2KiB/?, 2 stalls 1.5s)"
+	if !strings.Contains(got.String(), want) {
+		t.Errorf("got:\n%s\nwant a line with:\n%s", got.String(), want)
 	}
 }

@@ -43,6 +43,12 @@ type RelayStatus struct {
 	Listen   []string `json:"listen"`   // front addresses
 	Upstream []string `json:"upstream"` // addresses of the upstream peer
 	Budget   Budget   `json:"budget"`   // the socket-level budget
+	// ListenStyle is the front endpoint's socket style: one_to_one (a
+	// socket per association) or one_to_many (one shared socket).
+	ListenStyle string `json:"listen_style,omitempty"`
+	// Shared describes the shared front socket of a one_to_many relay; nil
+	// for one_to_one.
+	Shared *SharedSocket `json:"shared_socket,omitempty"`
 	// Associations is the number of associations the relay holds.
 	Associations int `json:"associations"`
 	// Draining is true for a relay removed or replaced by a reload, or
@@ -51,6 +57,30 @@ type RelayStatus struct {
 	// Totals counts everything the relay did since the daemon started,
 	// ended associations included.
 	Totals RelayTotals `json:"totals"`
+}
+
+// SharedSocket is a one_to_many relay's front socket, which every front
+// association of the relay shares.
+type SharedSocket struct {
+	// Associations is the number of associations on the socket.
+	Associations int `json:"associations"`
+	// Queued is the true cost of the messages read from the socket and not
+	// yet taken by their association's pipe, charged to the relay's budget
+	// (Budget.Used includes it).
+	Queued int64 `json:"queued"`
+	// KernelRecv and KernelSend are the socket's queues as the kernel counts
+	// them (SO_MEMINFO: sk_rmem_alloc, sk_wmem_queued), all associations
+	// together; -1 if unknown.
+	KernelRecv int64 `json:"kernel_recv"`
+	KernelSend int64 `json:"kernel_send"`
+	// Stalls counts the times the reader stopped reading the socket because
+	// a message did not fit the quotas (every association then waited), and
+	// Stalled the time it waited in all.
+	Stalls  uint64        `json:"stalls"`
+	Stalled time.Duration `json:"stalled_ns"`
+	// Dropped counts messages and events read for associations that had
+	// already ended in sctpguard.
+	Dropped uint64 `json:"dropped"`
 }
 
 // RelayTotals are a relay's counters since the daemon started. They only grow.
@@ -95,6 +125,10 @@ type AssocStatus struct {
 	HeldToUpstream int64 `json:"held_to_upstream"`
 	HeldToFront    int64 `json:"held_to_front"`
 	Quota          int64 `json:"quota"`
+	// QueuedToUpstream is the part of HeldToUpstream that waits in the
+	// relay's shared front socket (one_to_many) for this association's
+	// pipe: it may reach Quota on top of what the pipe holds.
+	QueuedToUpstream int64 `json:"queued_to_upstream,omitempty"`
 
 	// KernelToUpstream and KernelToFront are the bytes the kernel holds for
 	// each direction, from sock_diag; -1 if unknown.

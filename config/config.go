@@ -27,6 +27,19 @@ const (
 	DefaultLogLevel         = "info"
 	DefaultLogFormat        = "text"
 	DefaultDrainTimeout     = 10 * time.Second
+	DefaultListenStyle      = StyleOneToOne
+)
+
+// Socket styles of a relay's front endpoint (listen_style), named after the
+// one-to-one and one-to-many style interfaces of RFC 6458.
+const (
+	// StyleOneToOne gives every front association a socket of its own
+	// (SOCK_STREAM): a stalled association stalls no other.
+	StyleOneToOne = "one_to_one"
+	// StyleOneToMany holds every front association on one shared socket
+	// (SOCK_SEQPACKET), as SIGTRAN and Diameter stacks do: one receive queue,
+	// read in arrival order, and buffers sized from quota.socket.
+	StyleOneToMany = "one_to_many"
 )
 
 // Linux's defaults for the RTO (net.sctp.rto_initial, rto_min, rto_max), used to
@@ -87,6 +100,11 @@ type Relay struct {
 	MaxMessage int64
 	// ConnectTimeout bounds the connect to Upstream. If zero, 5s.
 	ConnectTimeout time.Duration
+	// ListenStyle is StyleOneToOne or StyleOneToMany: one socket per front
+	// association, or one socket for all of them. One-to-many needs
+	// Quota.Socket, which then bounds the shared socket: its kernel buffers
+	// and everything its associations hold. If empty, StyleOneToOne.
+	ListenStyle string
 	// NoDelay sets SCTP_NODELAY on both legs. If unset in the file,
 	// true; a zero Relay built in Go has it false, so start from
 	// DefaultRelay.
@@ -231,6 +249,7 @@ func (r *Relay) ApplyDefaults() {
 	setDefault(&r.MaxMessage, DefaultMaxMessage)
 	setDefault(&r.ConnectTimeout, DefaultConnectTimeout)
 	setDefault(&r.Quota.Association, DefaultAssociationQuota)
+	setDefault(&r.ListenStyle, DefaultListenStyle)
 }
 
 func setDefault[T comparable](p *T, def T) {

@@ -81,7 +81,7 @@ func TestMinimalDefaults(t *testing.T) {
 		t.Errorf("got  %+v\nwant %+v", got, want)
 	}
 	if r.Streams != 16 || r.MaxMessage != 256<<10 || r.ConnectTimeout != 5*time.Second || !r.NoDelay ||
-		r.Quota.Association != 1<<20 || r.Quota.Socket != 0 {
+		r.Quota.Association != 1<<20 || r.Quota.Socket != 0 || r.ListenStyle != "one_to_one" {
 		t.Errorf("relay defaults %+v", r)
 	}
 	if want.Quota.Global != 256<<20 || want.Cost != (config.Cost{Header: 576, Overhead: 1024}) || want.Admin != (config.Admin{Socket: "/run/sctpguard/admin.sock", Mode: 0o600}) ||
@@ -104,6 +104,7 @@ func TestFull(t *testing.T) {
 			MaxMessage:     65536,
 			ConnectTimeout: 1500 * time.Millisecond,
 			NoDelay:        false,
+			ListenStyle:    config.StyleOneToMany,
 			Quota:          config.RelayQuota{Association: 512 << 10, Socket: 32 << 20},
 			Path: config.RelayPath{HeartbeatInterval: 500 * time.Millisecond, MaxRetransmissions: 2,
 				RTOInitial: 300 * time.Millisecond, RTOMin: 100 * time.Millisecond, RTOMax: time.Second},
@@ -115,6 +116,7 @@ func TestFull(t *testing.T) {
 			MaxMessage:     256 << 10,
 			ConnectTimeout: 5 * time.Second,
 			NoDelay:        true,
+			ListenStyle:    config.StyleOneToOne,
 			Quota:          config.RelayQuota{Association: 1 << 20},
 		}},
 		Quota:    config.Quota{Global: 1 << 30},

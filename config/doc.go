@@ -71,6 +71,9 @@
 //	connect_timeout duration allowed for the connect to upstream.
 //	                Default "5s".
 //	nodelay         set SCTP_NODELAY on both legs. Default true.
+//	listen_style    "one_to_one" or "one_to_many": the socket style of
+//	                the front endpoint (RFC 6458). Default "one_to_one".
+//	                See below; "one_to_many" needs quota.socket.
 //
 //	quota {
 //	  association   size: the true cost (payload plus cost.overhead per
@@ -110,6 +113,24 @@
 // whole milliseconds. Every setting left out keeps the kernel's default
 // (net.sctp.*). The first upstream address is the primary path.
 // Associations keep the settings they started with across a reload.
+//
+// listen_style "one_to_one" gives every front association a socket of its
+// own. "one_to_many" holds all of them on one SOCK_SEQPACKET socket, the
+// style SIGTRAN and Diameter stacks use, read by one goroutine that hands
+// each message to its association. The trade-off: the associations share one
+// receive queue, delivered in arrival order, so sctpguard cannot stop reading
+// one of them without stopping all. It holds what it has read for an
+// association whose upstream is slow in a queue bounded by quota.association
+// (on top of what that association's pipe holds, so up to twice its quota),
+// and everything the relay holds, queues included, by quota.socket; when
+// either bound is reached it stops reading the socket and every front
+// association of the relay waits (their senders block) until the slow one
+// moves. quota.socket also sizes the shared socket's kernel buffers: with
+// net.sctp.rcvbuf_policy and sndbuf_policy 0 (Linux's default) every
+// association shares SO_RCVBUF and SO_SNDBUF, set to a quarter and a half of
+// quota.socket (the kernel doubles them); at 1 each association gets buffers
+// of that size of its own, so sctpguard sizes them from quota.association
+// instead, as for a one-to-one socket. Changing listen_style takes a restart.
 //
 // # quota
 //

@@ -33,6 +33,7 @@ type relayHCL struct {
 	MaxMessage     hcl.Expression  `hcl:"max_message,optional"`
 	ConnectTimeout hcl.Expression  `hcl:"connect_timeout,optional"`
 	NoDelay        hcl.Expression  `hcl:"nodelay,optional"`
+	ListenStyle    hcl.Expression  `hcl:"listen_style,optional"`
 	Quota          []relayQuotaHCL `hcl:"quota,block"`
 	Path           []relayPathHCL  `hcl:"path,block"`
 }
@@ -167,6 +168,7 @@ func (d *decoder) relay(r *relayHCL) Relay {
 	out.MaxMessage = d.size(r.MaxMessage, p+".max_message", 1, MaxMaxMessage, DefaultMaxMessage)
 	out.ConnectTimeout = d.duration(r.ConnectTimeout, p+".connect_timeout", DefaultConnectTimeout)
 	out.NoDelay = d.boolean(r.NoDelay, p+".nodelay", true)
+	out.ListenStyle = d.enum(r.ListenStyle, p+".listen_style", DefaultListenStyle, StyleOneToOne, StyleOneToMany)
 	if q := single(d, r.Quota, p+".quota"); q != nil {
 		out.Quota.Association = d.size(q.Association, p+".quota.association", 1, noLimit, DefaultAssociationQuota)
 		out.Quota.Socket = d.size(q.Socket, p+".quota.socket", 0, noLimit, 0)

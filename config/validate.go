@@ -113,6 +113,11 @@ func (d *decoder) checkQuotas(c *Config, r *Relay, def hcl.Range) {
 			"quota.association %s is less than the true cost of one message of max_message %s (%s by the cost block: header %s, overhead %s), so such a message could never be relayed; raise quota.association or lower max_message",
 			FormatSize(q.Association), FormatSize(r.MaxMessage), FormatSize(cost), FormatSize(c.Cost.Header), FormatSize(c.Cost.Overhead))
 	}
+	if r.ListenStyle == StyleOneToMany && q.Socket == 0 && !d.bad[p+".listen_style"] {
+		d.conflict(def, []string{p + ".listen_style", sock},
+			"listen_style \"one_to_many\" needs quota.socket: every front association shares one socket, whose kernel buffers and held messages it bounds; set quota.socket to at least quota.association %s",
+			FormatSize(q.Association))
+	}
 	if q.Socket != 0 && q.Socket < q.Association {
 		d.conflict(def, []string{sock, assoc},
 			"quota.socket %s is less than quota.association %s; a socket must hold at least one association",

@@ -23,6 +23,10 @@ relay "diameter" {
   max_message     = "256KiB" # a larger message aborts its association
   connect_timeout = "5s"     # to upstream
   nodelay         = true     # SCTP_NODELAY on both legs
+  # One socket per front association ("one_to_one"), or one shared
+  # SOCK_SEQPACKET socket for all of them ("one_to_many", needs quota.socket;
+  # a stalled association then stops the others once the quotas are full).
+  listen_style    = "one_to_one"
 
   quota {
     # True cost (see the cost block) one association may hold in each

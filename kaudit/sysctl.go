@@ -89,12 +89,14 @@ func (a Auditor) checkPolicy(add func(...Finding), name, dir, opt, counter strin
 	switch v[0] {
 	case 0:
 		f.Message = fmt.Sprintf("= 0: %s buffer space is accounted per socket, so the associations of a one-to-many socket share one %s; "+
-			"sctpguard's one-to-one sockets hold one association each, so %s bounds one association, and sock_diag's %s is the socket's",
-			dir, opt, opt, counter)
+			"sctpguard's one-to-one sockets hold one association each, so %s bounds one association, and sock_diag's %s is the socket's; "+
+			"a relay with listen_style one_to_many sizes its shared socket's %s from quota.socket",
+			dir, opt, opt, counter, opt)
 	case 1:
 		f.Message = fmt.Sprintf("= 1: every association is accounted on its own, so a one-to-many socket of another application can hold %s "+
-			"once per association; sctpguard's one-to-one sockets are unaffected, and sock_diag's %s is the association's",
-			opt, counter)
+			"once per association; sctpguard's one-to-one sockets are unaffected, and sock_diag's %s is the association's; "+
+			"a relay with listen_style one_to_many sizes its shared socket's %s from quota.association, as the kernel then gives that much to each association on it",
+			opt, counter, opt)
 	default:
 		f.Severity = Warn
 		f.Message = fmt.Sprintf("= %d: the kernel documents only 0 (per socket) and 1 (per association) for %s buffer accounting", v[0], dir)

@@ -66,6 +66,15 @@ var (
 	descPathEvents = prometheus.NewDesc("sctpguard_path_events_total",
 		"Path state changes (SCTP_PEER_ADDR_CHANGE: a peer address unreachable, available again, ...) on either leg.",
 		[]string{"relay"}, nil)
+	descRelayInfo = prometheus.NewDesc("sctpguard_relay_info",
+		"Always 1; listen_style is the relay's front socket style, one_to_one or one_to_many.",
+		[]string{"relay", "listen_style"}, nil)
+	descSharedQueued = prometheus.NewDesc("sctpguard_shared_socket_queued_bytes",
+		"True cost of the messages a one_to_many relay read from its shared front socket that wait for their association's pipe.",
+		[]string{"relay"}, nil)
+	descSharedStalled = prometheus.NewDesc("sctpguard_shared_socket_stalled_seconds_total",
+		"Time a one_to_many relay's shared front socket was not read because a message did not fit its quotas: every association on it waited.",
+		[]string{"relay"}, nil)
 	descBuildInfo = prometheus.NewDesc("sctpguard_build_info",
 		"Always 1; version labels the running daemon.",
 		[]string{"version"}, nil)
@@ -77,6 +86,7 @@ var (
 var allDescs = []*prometheus.Desc{
 	descMessages, descBytes, descAssocs, descAccepted, descRefused, descEnded,
 	descBudgetUsed, descBudgetLimit, descHeld, descBlocked, descPathEvents, descBuildInfo, descStartTime,
+	descRelayInfo, descSharedQueued, descSharedStalled,
 }
 
 // Collector is a prometheus.Collector that reads one admin.Status per
@@ -143,6 +153,13 @@ func collectRelay(ch chan<- prometheus.Metric, r admin.RelayStatus) {
 	gauge(ch, descBudgetUsed, float64(r.Budget.Used), levelRelay, r.Name)
 	gauge(ch, descBudgetLimit, float64(r.Budget.Limit), levelRelay, r.Name)
 	collectEnded(ch, r.Name, t.Ended)
+	if r.ListenStyle != "" {
+		gauge(ch, descRelayInfo, 1, r.Name, r.ListenStyle)
+	}
+	if sh := r.Shared; sh != nil {
+		gauge(ch, descSharedQueued, float64(sh.Queued), r.Name)
+		counter(ch, descSharedStalled, sh.Stalled.Seconds(), r.Name)
+	}
 }
 
 // collectEnded sends every known reason, 0 if absent, and folds unknown

@@ -248,3 +248,29 @@ func TestInvalidLabel(t *testing.T) {
 		t.Fatal("Gather returned nothing; the other metrics should survive")
 	}
 }
+
+// TestSharedSocketMetrics: a one_to_many relay reports its style and its shared
+// socket's queue and stalled time; a relay of the other style only its style.
+func TestSharedSocketMetrics(t *testing.T) {
+	st := sampleStatus()
+	st.Relays[0].ListenStyle = "one_to_many"
+	st.Relays[0].Shared = &admin.SharedSocket{Associations: 3, Queued: 6144, Stalled: 2500 * time.Millisecond}
+	st.Relays[1].ListenStyle = "one_to_one"
+	want := `
+# HELP sctpguard_relay_info Always 1; listen_style is the relay's front socket style, one_to_one or one_to_many.
+# TYPE sctpguard_relay_info gauge
+sctpguard_relay_info{listen_style="one_to_many",relay="diameter"} 1
+sctpguard_relay_info{listen_style="one_to_one",relay="m3ua"} 1
+# HELP sctpguard_shared_socket_queued_bytes True cost of the messages a one_to_many relay read from its shared front socket that wait for their association's pipe.
+# TYPE sctpguard_shared_socket_queued_bytes gauge
+sctpguard_shared_socket_queued_bytes{relay="diameter"} 6144
+# HELP sctpguard_shared_socket_stalled_seconds_total Time a one_to_many relay's shared front socket was not read because a message did not fit its quotas: every association on it waited.
+# TYPE sctpguard_shared_socket_stalled_seconds_total counter
+sctpguard_shared_socket_stalled_seconds_total{relay="diameter"} 2.5
+`
+	err := testutil.CollectAndCompare(NewCollector(&fakeSource{st: st}), strings.NewReader(want),
+		"sctpguard_relay_info", "sctpguard_shared_socket_queued_bytes", "sctpguard_shared_socket_stalled_seconds_total")
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -65,6 +65,16 @@
 //	    relay's associations: a multi-homed peer's address became
 //	    unreachable, available again, ... The log line names the address.
 //
+//	sctpguard_relay_info{relay, listen_style}            gauge, always 1
+//	    The relay's front socket style: one_to_one or one_to_many.
+//
+//	sctpguard_shared_socket_queued_bytes{relay}          gauge
+//	sctpguard_shared_socket_stalled_seconds_total{relay} counter
+//	    For a one_to_many relay: the true cost read from its shared front
+//	    socket that waits for the associations' pipes, and the time the socket
+//	    was not read because a message did not fit the quotas (every
+//	    association on it waited meanwhile).
+//
 //	sctpguard_build_info{version}                        gauge, always 1
 //	sctpguard_start_time_seconds                         gauge
 //	    The daemon's version, and when it started (Unix time).

@@ -34,8 +34,8 @@ type association struct {
 	id      uint64
 	relay   string
 	log     hclog.Logger
-	front   *sctpsock.Conn
-	up      *sctpsock.Conn
+	front   leg
+	up      leg
 	started time.Time
 
 	frontAddr, upAddr string  // peer addresses, for status

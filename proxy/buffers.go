@@ -63,7 +63,7 @@ type srcBuffer struct {
 
 // freeze sets c's receive buffer to just above what its queue holds; margin is room
 // for the message or two that close the window.
-func (b *srcBuffer) freeze(c *sctpsock.Conn, margin int) {
+func (b *srcBuffer) freeze(c leg, margin int) {
 	if b.broken || b.frozen {
 		return
 	}
@@ -85,14 +85,14 @@ func (b *srcBuffer) freeze(c *sctpsock.Conn, margin int) {
 }
 
 // thaw gives c back the buffer it had before freeze.
-func (b *srcBuffer) thaw(c *sctpsock.Conn) {
+func (b *srcBuffer) thaw(c leg) {
 	if b.frozen && b.set(c, b.normal) {
 		b.frozen = false
 	}
 }
 
 // set sets c's receive buffer so that the kernel keeps n (it doubles what is set).
-func (b *srcBuffer) set(c *sctpsock.Conn, n int) bool {
+func (b *srcBuffer) set(c leg, n int) bool {
 	if err := setRecvBuffer(c, (n+1)/2); err != nil {
 		b.broken = true
 		return false
@@ -101,7 +101,7 @@ func (b *srcBuffer) set(c *sctpsock.Conn, n int) bool {
 }
 
 // recvBuffer is c's SO_RCVBUF as the kernel keeps it (twice the value set).
-func recvBuffer(c *sctpsock.Conn) (int, error) {
+func recvBuffer(c leg) (int, error) {
 	var n int
 	err := control(c, func(fd int) (err error) {
 		n, err = unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
@@ -112,7 +112,7 @@ func recvBuffer(c *sctpsock.Conn) (int, error) {
 
 // recvQueued is what c's receive queue holds as the kernel counts it against
 // SO_RCVBUF (SO_MEMINFO: sk_rmem_alloc).
-func recvQueued(c *sctpsock.Conn) (int, error) {
+func recvQueued(c leg) (int, error) {
 	var mem [unix.SK_MEMINFO_VARS]uint32
 	err := control(c, func(fd int) error {
 		n := uint32(unsafe.Sizeof(mem))
@@ -128,7 +128,7 @@ func recvQueued(c *sctpsock.Conn) (int, error) {
 
 // setRecvBuffer sets SO_RCVBUF, with SO_RCVBUFFORCE where allowed so that
 // net.core.rmem_max does not cap a restored buffer below the one set at set-up.
-func setRecvBuffer(c *sctpsock.Conn, n int) error {
+func setRecvBuffer(c leg, n int) error {
 	return control(c, func(fd int) error {
 		if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n) == nil {
 			return nil
@@ -140,7 +140,10 @@ func setRecvBuffer(c *sctpsock.Conn, n int) error {
 // aborted returns the error an ABORT left on c, if its association is gone: nil while
 // it lives, and nil after a graceful end, whose queued messages are still to be read.
 // It clears the socket's pending error (SO_ERROR).
-func aborted(c *sctpsock.Conn) error {
+func aborted(c leg) error {
+	if l, ok := c.(*manyLeg); ok {
+		return l.abortErr() // its socket's reader saw the ABORT, if there was one
+	}
 	if _, err := c.Status(); err == nil {
 		return nil
 	}
@@ -156,7 +159,7 @@ func aborted(c *sctpsock.Conn) error {
 	return serr
 }
 
-func control(c *sctpsock.Conn, f func(fd int) error) error {
+func control(c leg, f func(fd int) error) error {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return err

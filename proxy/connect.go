@@ -15,7 +15,7 @@ import (
 
 // handle pairs an accepted front association with a new upstream association and
 // relays between them until both end. It is the goroutine of one association.
-func (r *Relay) handle(ctx context.Context, front *sctpsock.Conn) {
+func (r *Relay) handle(ctx context.Context, front leg) {
 	defer r.wg.Done()
 	cfg := r.cfg.Load()
 	id := r.nextID.Add(1)
@@ -42,7 +42,7 @@ func (r *Relay) handle(ctx context.Context, front *sctpsock.Conn) {
 
 // pair dials upstream with at least as many streams as the front negotiated, opens the
 // quota accounts and builds both pipes.
-func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front *sctpsock.Conn, id uint64, log hclog.Logger) (*association, error) {
+func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front leg, id uint64, log hclog.Logger) (*association, error) {
 	fst, err := front.Status()
 	if err != nil {
 		// The application may have sent its messages and shut down before the accept:
@@ -123,7 +123,7 @@ func (r *Relay) openAccounts(a *association, cfg *config.Relay) error {
 	return nil
 }
 
-func (r *Relay) newPipe(a *association, dir string, src, dst *sctpsock.Conn, dstStreams uint16, frag uint32, acct *quota.Account) *pipe {
+func (r *Relay) newPipe(a *association, dir string, src, dst leg, dstStreams uint16, frag uint32, acct *quota.Account) *pipe {
 	return &pipe{dir: dir, src: src, dst: dst, dstStreams: dstStreams, acct: acct, cost: r.cost, held: newInflight(acct, frag)}
 }
 
@@ -139,7 +139,7 @@ func (r *Relay) untrack(a *association) {
 	r.mu.Unlock()
 }
 
-func peerString(c *sctpsock.Conn) string {
+func peerString(c leg) string {
 	addrs, err := c.PeerAddrs()
 	if err != nil || len(addrs) == 0 {
 		return "?"

@@ -13,6 +13,12 @@
 // a message on a stream the other leg lacks, a message over the relay's maximum or an
 // unreachable upstream ends both legs with ABORT and one log line naming the cause.
 //
+// A relay with listen_style "one_to_many" holds every front association on one
+// SOCK_SEQPACKET socket (sharedSocket): one goroutine reads it and queues each message
+// in its association's leg (manyLeg), within quota.association per association and
+// quota.socket for the relay; pipes and associations see either kind of leg through
+// the leg interface.
+//
 // Typical use, from the daemon:
 //
 //	srv := proxy.NewServer(cfg, logger)

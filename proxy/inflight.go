@@ -137,7 +137,7 @@ func (f *inflight) held(chunks int, n int64, payload bool) int {
 
 // learnWindow records the receive window dst's peer offers, for settleQuick; only
 // before anything was written to dst.
-func (f *inflight) learnWindow(dst *sctpsock.Conn) {
+func (f *inflight) learnWindow(dst statuser) {
 	if f.receiver == nil || f.mark() != 0 {
 		return
 	}
@@ -154,7 +154,7 @@ func (f *inflight) learnWindow(dst *sctpsock.Conn) {
 // The newest messages carrying that much payload, and those not yet sent, are kept.
 // A window dst last heard of long ago only keeps more. settle, reading /proc, is
 // used when the window is not known.
-func (f *inflight) settleQuick(dst *sctpsock.Conn) int64 {
+func (f *inflight) settleQuick(dst statuser) int64 {
 	if f.receiver == nil || f.window == 0 {
 		return f.settle(dst, nil, 0)
 	}
@@ -194,7 +194,7 @@ func (f *inflight) mark() uint64 {
 // empty. rxq, the receive queues of the host, is read from /proc when nil; when given,
 // it must have been read after mark returned since: the messages pushed since then may
 // be missing from it, so they are kept. It returns the bytes released.
-func (f *inflight) settle(dst *sctpsock.Conn, rxq map[sctpsock.PortPair]int64, since uint64) int64 {
+func (f *inflight) settle(dst statuser, rxq map[sctpsock.PortPair]int64, since uint64) int64 {
 	chunks := 0
 	if dst != nil {
 		st, err := dst.Status()

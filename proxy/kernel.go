@@ -4,7 +4,6 @@ import (
 	"net/netip"
 
 	"github.com/sctpguard/sctpguard/diag"
-	"github.com/sctpguard/sctpguard/sctpsock"
 )
 
 // kernelView asks the kernel, through sock_diag, what it holds for each leg of an
@@ -51,8 +50,11 @@ type legEnds struct {
 	local, peer netip.AddrPort
 }
 
-func endsOf(c *sctpsock.Conn) legEnds {
+func endsOf(c leg) legEnds {
 	var e legEnds
+	if _, ok := c.(*manyLeg); ok {
+		return e // sock_diag shows the shared socket's queues, not the association's
+	}
 	if l, err := c.LocalAddrs(); err == nil && len(l) > 0 {
 		e.local = l[0]
 	}

@@ -9,7 +9,7 @@ import (
 
 // localReceiver returns the receiving side of c's association, seen from its own
 // socket, when the peer of c is a socket on this host; nil for a remote peer.
-func localReceiver(c *sctpsock.Conn) *sctpsock.PortPair {
+func localReceiver(c leg) *sctpsock.PortPair {
 	peers, err1 := c.PeerAddrs()
 	locals, err2 := c.LocalAddrs()
 	if err1 != nil || err2 != nil || len(peers) == 0 || len(locals) == 0 {

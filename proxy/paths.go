@@ -22,7 +22,7 @@ func pathOptions(cfg *config.Relay) sctpsock.PathOptions {
 // setupFront gives an accepted front association what the listener's options do not
 // carry (and a reload may have changed since it opened): the relay's current path
 // settings and abort on exit, before its first message is relayed.
-func setupFront(front *sctpsock.Conn, o sctpsock.Options) error {
+func setupFront(front leg, o sctpsock.Options) error {
 	if err := front.SetAbortOnExit(o.AbortOnExit); err != nil {
 		return fmt.Errorf("front: %w", err)
 	}
@@ -48,7 +48,7 @@ func (a *association) addPaths(st *admin.AssocStatus) {
 }
 
 // legPaths lists a leg's paths; nil once the leg has ended.
-func legPaths(c *sctpsock.Conn) []admin.PathStatus {
+func legPaths(c leg) []admin.PathStatus {
 	ps, err := c.Paths()
 	if err != nil {
 		return nil

@@ -23,7 +23,7 @@ const (
 // charges each before reading the next, and writes it to dst.
 type pipe struct {
 	dir        string
-	src, dst   *sctpsock.Conn
+	src, dst   leg
 	dstStreams uint16 // outbound streams dst negotiated; a message on a higher stream cannot be relayed
 	acct       *quota.Account
 	cost       quota.CostModel

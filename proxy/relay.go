@@ -26,6 +26,7 @@ type Relay struct {
 	cost   quota.CostModel
 	budget *quota.Budget // the relay's socket level; its parent is the global budget
 	ln     *sctpsock.Listener
+	shared *sharedSocket // the front socket for listen_style one_to_many; ln is then nil
 
 	mu       sync.Mutex
 	assocs   map[uint64]*association
@@ -51,6 +52,9 @@ func newRelay(cfg config.Relay, global *quota.Budget, cost quota.CostModel, log 
 // listen opens the relay's front endpoint.
 func (r *Relay) listen() error {
 	cfg := r.cfg.Load()
+	if cfg.ListenStyle == config.StyleOneToMany {
+		return r.listenShared(cfg)
+	}
 	ln, err := sctpsock.Listen(cfg.Listen, r.frontOptions(cfg))
 	if err != nil {
 		return fmt.Errorf("relay %q: listen %v: %w", cfg.Name, cfg.Listen, err)
@@ -80,7 +84,12 @@ func (r *Relay) frontOptions(cfg *config.Relay) sctpsock.Options {
 var relayEvents = append(slices.Clone(sctpsock.DefaultEvents), sctpsock.NotifySenderDry)
 
 // Addrs are the addresses the relay listens on (with the port the kernel chose for 0).
-func (r *Relay) Addrs() []netip.AddrPort { return r.ln.Addrs() }
+func (r *Relay) Addrs() []netip.AddrPort {
+	if r.shared != nil {
+		return r.sharedAddrs()
+	}
+	return r.ln.Addrs()
+}
 
 // serve accepts associations until the listener is closed, then waits for every
 // association to end (by itself, by drain, or by abort when ctx ends).
@@ -93,12 +102,13 @@ func (r *Relay) serve(ctx context.Context) {
 	r.wg.Wait()
 	stop()
 	settler.Wait()
+	r.closeShared()
 }
 
 // acceptLoop accepts associations until the listener is closed.
 func (r *Relay) acceptLoop(ctx context.Context) {
 	for {
-		front, err := r.ln.Accept()
+		front, err := r.accept()
 		if errors.Is(err, net.ErrClosed) {
 			return
 		}
@@ -169,6 +179,9 @@ func (r *Relay) localPipes(all bool) []*pipe {
 
 // close stops accepting; live associations go on until they end or ctx ends.
 func (r *Relay) close() error {
+	if r.shared != nil {
+		return r.shared.stopListening()
+	}
 	if r.ln == nil {
 		return nil
 	}

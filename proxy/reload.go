@@ -69,6 +69,11 @@ func (s *Server) plan(cfg *config.Config) (next, fresh []*Relay, err error) {
 	}
 	for _, rc := range cfg.Relays {
 		if r, ok := running[rc.Name]; ok && slices.Equal(r.cfg.Load().Listen, rc.Listen) {
+			if style := r.cfg.Load().ListenStyle; style != rc.ListenStyle {
+				closeAll(fresh)
+				return nil, nil, fmt.Errorf("reload: relay %q: listen_style cannot change from %s to %s while the relay listens; restart, or give the relay new listen addresses",
+					rc.Name, style, rc.ListenStyle)
+			}
 			next = append(next, r)
 			continue
 		}

@@ -38,6 +38,10 @@ func (r *Relay) status(kernel *kernelView) (admin.RelayStatus, []admin.AssocStat
 		Upstream: stringsOf(cfg.Upstream),
 		Budget:   admin.Budget{Limit: r.budget.Limit(), Used: r.budget.Used()},
 	}
+	rs.ListenStyle = cfg.ListenStyle
+	if r.shared != nil {
+		rs.Shared = r.sharedStatus() // its queue is charged to the budget
+	}
 	assocs := r.snapshot()
 	rs.Associations = len(assocs)
 	rs.Draining = r.draining.Load()
@@ -60,6 +64,10 @@ func (a *association) status(kernel *kernelView) admin.AssocStatus {
 		KernelToUpstream: -1, KernelToFront: -1,
 		Blocked: a.blocked(),
 		Age:     time.Since(a.started).Round(time.Millisecond),
+	}
+	if l, ok := a.front.(*manyLeg); ok {
+		st.QueuedToUpstream = l.queuedCost()
+		st.HeldToUpstream += st.QueuedToUpstream
 	}
 	if f, u, ok := kernel.legs(a); ok {
 		// Toward upstream: the front leg's receive queue and the upstream leg's

@@ -267,6 +267,7 @@ func (c *Conn) senderDry(b []byte) *Notification {
 	}
 	raw := c.dryRaw[:copy(c.dryRaw[:], b[:length])]
 	c.dry = Notification{Type: NotifySenderDry, Flags: binary.NativeEndian.Uint16(b[2:]), Raw: raw}
+	c.dry.AssocID, _ = notificationAssocID(NotifySenderDry, raw)
 	return &c.dry
 }
 
@@ -275,13 +276,13 @@ func (c *Conn) message() (Msg, error) {
 	r := &c.rd
 	if r.flags&msgNotification != 0 {
 		if n := c.senderDry(r.buf[:r.n]); n != nil {
-			return Msg{Notification: n}, nil
+			return Msg{Notification: n, AssocID: n.AssocID}, nil
 		}
 		n, err := ParseNotification(r.buf[:r.n])
 		if err != nil {
 			return Msg{}, fmt.Errorf("read: %w", err)
 		}
-		return Msg{Notification: n}, nil
+		return Msg{Notification: n, AssocID: n.AssocID}, nil
 	}
 	if !r.infoOK {
 		return c.failRead(errors.New("read: message came without SCTP_RCVINFO"))
@@ -291,6 +292,7 @@ func (c *Conn) message() (Msg, error) {
 		Stream:    r.info.Stream,
 		PPID:      r.info.PPID,
 		Unordered: r.info.Flags&sctpUnordered != 0,
+		AssocID:   r.info.AssocID,
 	}, nil
 }
 

@@ -38,6 +38,34 @@
 // moves to another path when one fails; Conn.Paths reports each path's state,
 // and SCTP_PEER_ADDR_CHANGE notifications arrive as PeerAddrChange.
 //
+// # One-to-many sockets
+//
+// Many is a one-to-many style (SOCK_SEQPACKET) socket: one local endpoint
+// holding associations to several peer endpoints, the style SIGTRAN and
+// Diameter stacks use. Connect returns the new association's id at once
+// (SCTP_SOCKOPT_CONNECTX3) and the association is up when COMM_UP for that id
+// is read; every message and notification read carries its association's id
+// (Msg.AssocID, from SCTP_RCVINFO or the notification); WriteMsg, Shutdown
+// (SCTP_EOF) and Abort (SCTP_ABORT) name one association in SCTP_SNDINFO, and
+// Status, Paths and SetPathOptions take an id. One goroutine reads and hands
+// each message on by id:
+//
+//	m, err := sctpsock.OpenMany([]netip.AddrPort{netip.MustParseAddrPort("10.0.0.1:2905")}, sctpsock.Options{})
+//	id, err := m.Connect(peerA) // register id before the reader can see COMM_UP
+//	for {
+//		msg, err := m.ReadMsg(buf)
+//		... route msg by msg.AssocID ...
+//	}
+//
+// SCTP allows one association between two endpoints: a Many holds at most one
+// association per peer endpoint (Connect to the same one fails with
+// ErrAssocExists, EISCONN), so it multiplexes associations to different peers,
+// not several associations to one peer. All associations share one receive
+// queue, read in arrival order: a reader that stops for one stops them all.
+// With net.sctp.sndbuf_policy and rcvbuf_policy at 0 (the default) they also
+// share SO_SNDBUF and SO_RCVBUF; at 1 each association has buffers of that
+// size of its own.
+//
 // # Ending
 //
 // Close ends an association gracefully, Abort with ABORT. A process that dies

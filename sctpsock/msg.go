@@ -120,6 +120,11 @@ type Msg struct {
 	PPID uint32
 	// Unordered is the U bit: deliver without regard to stream order.
 	Unordered bool
+	// AssocID is the association the message or notification belongs to, as
+	// the kernel names it (SCTP_RCVINFO rcv_assoc_id, or the notification's
+	// assoc id field): what tells the associations of a one-to-many socket
+	// (Many) apart. WriteMsg ignores it; Many.WriteMsg takes the id apart.
+	AssocID int32
 	// Notification, when non-nil, makes this message an event from the
 	// kernel (MSG_NOTIFICATION), never data; Data is then nil. A SENDER_DRY
 	// notification, which a busy sender gets after every burst, is kept in
@@ -154,6 +159,9 @@ var (
 type TooLargeError struct {
 	Read  int // bytes of the message read so far
 	Limit int // the limit that was exceeded
+	// AssocID is the association that sent the message, set by Many, whose
+	// socket goes on with its other associations.
+	AssocID int32
 }
 
 func (e *TooLargeError) Error() string {

@@ -195,7 +195,40 @@ func ParseNotification(b []byte) (*Notification, error) {
 	if err := n.parseBody(); err != nil {
 		return nil, err
 	}
+	if id, ok := notificationAssocID(typ, raw); ok && n.AssocID == 0 {
+		n.AssocID = id
+	}
 	return n, nil
+}
+
+// assocIDOffset is where each notification type that names an association
+// keeps its sctp_assoc_t (include/uapi/linux/sctp.h), for the types
+// parseBody does not decode in detail as well as those it does.
+var assocIDOffset = map[NotificationType]int{
+	NotifyAssocChange:     16, // sac_assoc_id
+	NotifyPeerAddrChange:  144,
+	NotifySendFailed:      44, // ssf_info.sinfo_assoc_id
+	NotifyRemoteError:     12,
+	NotifyShutdown:        8,
+	NotifyPartialDelivery: 12,
+	NotifyAdaptation:      12, // sai_assoc_id, after sai_adaptation_ind
+	NotifyAuthentication:  16, // auth_assoc_id, after key numbers and indication
+	NotifySenderDry:       8,
+	NotifyStreamReset:     8,
+	NotifyAssocReset:      8,
+	NotifyStreamChange:    8,
+	NotifySendFailedEvent: 28, // ssfe_assoc_id, after ssfe_info
+}
+
+// notificationAssocID returns the association a notification of type t names,
+// read from raw (the whole notification); false when t names none or raw is
+// too short to hold it.
+func notificationAssocID(t NotificationType, raw []byte) (int32, bool) {
+	off, ok := assocIDOffset[t]
+	if !ok || len(raw) < off+4 {
+		return 0, false
+	}
+	return int32(binary.NativeEndian.Uint32(raw[off:])), true
 }
 
 func (n *Notification) parseBody() error {

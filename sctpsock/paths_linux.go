@@ -1,8 +1,10 @@
 package sctpsock
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"unsafe"
 
 	"github.com/ishidawataru/sctp"
@@ -11,9 +13,14 @@ import (
 
 // setPathOptions applies p to the socket: to future associations before
 // connect or listen, to the association of a connected socket.
-func setPathOptions(fd int, p PathOptions) error {
+func setPathOptions(fd int, p PathOptions) error { return setPathOptionsOf(fd, 0, p) }
+
+// setPathOptionsOf is setPathOptions for association id of a one-to-many
+// socket; id 0 means its future associations.
+func setPathOptionsOf(fd int, id int32, p PathOptions) error {
 	if p.hasRTOInfo() {
 		b := p.rtoInfo()
+		binary.NativeEndian.PutUint32(b[0:], uint32(id)) // srto_assoc_id
 		if err := setsockopt(fd, sctp.SOL_SCTP, sctp.SCTP_RTOINFO, unsafe.Pointer(&b[0]), rtoInfoLen); err != nil {
 			err = fmt.Errorf("setsockopt SCTP_RTOINFO initial %v min %v max %v: %w", p.RTOInitial, p.RTOMin, p.RTOMax, err)
 			if errors.Is(err, unix.EINVAL) {
@@ -24,6 +31,7 @@ func setPathOptions(fd int, p PathOptions) error {
 	}
 	if p.hasPeerAddrParams() {
 		b := p.paddrParams()
+		binary.NativeEndian.PutUint32(b[0:], uint32(id)) // spp_assoc_id
 		if err := setsockopt(fd, sctp.SOL_SCTP, sctp.SCTP_PEER_ADDR_PARAMS, unsafe.Pointer(&b[0]), paddrParamsLen); err != nil {
 			return fmt.Errorf("setsockopt SCTP_PEER_ADDR_PARAMS heartbeat %v path max retransmissions %d: %w",
 				p.HeartbeatInterval, p.MaxRetransmissions, err)
@@ -57,13 +65,7 @@ func (c *Conn) Paths() ([]PathInfo, error) {
 	for _, a := range addrs {
 		var p PathInfo
 		var perr error
-		err := c.rc.Control(func(fd uintptr) {
-			b := paddrInfoQuery(a)
-			n := uint32(paddrInfoLen)
-			if perr = getsockopt(int(fd), sctp.SOL_SCTP, sctp.SCTP_GET_PEER_ADDR_INFO, unsafe.Pointer(&b[0]), &n); perr == nil {
-				p, perr = parsePaddrInfo(b[:n])
-			}
-		})
+		err := c.rc.Control(func(fd uintptr) { p, perr = pathInfoOf(int(fd), 0, a) })
 		if err == nil {
 			err = perr
 		}
@@ -76,4 +78,16 @@ func (c *Conn) Paths() ([]PathInfo, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// pathInfoOf reads SCTP_GET_PEER_ADDR_INFO for the path to addr of association
+// id (0 on a one-to-one socket).
+func pathInfoOf(fd int, id int32, addr netip.AddrPort) (PathInfo, error) {
+	b := paddrInfoQuery(addr)
+	binary.NativeEndian.PutUint32(b[0:], uint32(id)) // spinfo_assoc_id
+	n := uint32(paddrInfoLen)
+	if err := getsockopt(fd, sctp.SOL_SCTP, sctp.SCTP_GET_PEER_ADDR_INFO, unsafe.Pointer(&b[0]), &n); err != nil {
+		return PathInfo{}, err
+	}
+	return parsePaddrInfo(b[:n])
 }

@@ -213,8 +213,12 @@ func connectx(fd int, ips []netip.Addr, port uint16) error {
 }
 
 // getAddrs reads SCTP_GET_LOCAL_ADDRS or SCTP_GET_PEER_ADDRS.
-func getAddrs(fd, opt int) ([]netip.AddrPort, error) {
-	var p getAddrsBuf
+func getAddrs(fd, opt int) ([]netip.AddrPort, error) { return getAddrsOf(fd, opt, 0) }
+
+// getAddrsOf is getAddrs for association id of a one-to-many socket (0: the
+// socket's own, for local addresses).
+func getAddrsOf(fd, opt int, id int32) ([]netip.AddrPort, error) {
+	p := getAddrsBuf{AssocID: id}
 	n := uint32(unsafe.Sizeof(p))
 	if err := getsockopt(fd, sctp.SOL_SCTP, opt, unsafe.Pointer(&p), &n); err != nil {
 		return nil, err

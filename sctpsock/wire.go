@@ -14,11 +14,13 @@ const (
 	afInet  = 2  // AF_INET
 	afInet6 = 10 // AF_INET6
 
-	ipprotoSCTP   = 132 // IPPROTO_SCTP, also SOL_SCTP
-	cmsgSndInfo   = 2   // SCTP_SNDINFO
-	cmsgRcvInfo   = 3   // SCTP_RCVINFO
-	sctpUnordered = 1   // SCTP_UNORDERED
-	ssfDataSent   = 1   // SCTP_DATA_SENT (enum sctp_ssf_flags)
+	ipprotoSCTP   = 132   // IPPROTO_SCTP, also SOL_SCTP
+	cmsgSndInfo   = 2     // SCTP_SNDINFO
+	cmsgRcvInfo   = 3     // SCTP_RCVINFO
+	sctpUnordered = 1     // SCTP_UNORDERED
+	sctpAbort     = 4     // SCTP_ABORT (enum sctp_sinfo_flags): send ABORT, end the association
+	sctpEOF       = 0x200 // SCTP_EOF = MSG_FIN: start a graceful SHUTDOWN
+	ssfDataSent   = 1     // SCTP_DATA_SENT (enum sctp_ssf_flags)
 
 	sockaddrInetLen  = 16
 	sockaddrInet6Len = 28
@@ -99,6 +101,12 @@ func decodeRcvInfo(d []byte) (rcvInfo, bool, error) {
 // putSndInfo writes an SCTP_SNDINFO control message into b, which must hold
 // sndInfoSpace bytes, and returns its length.
 func putSndInfo(b []byte, stream, flags uint16, ppid uint32) int {
+	return putSndInfoFor(b, stream, flags, ppid, 0)
+}
+
+// putSndInfoFor is putSndInfo naming an association of a one-to-many socket
+// (snd_assoc_id, after snd_context); flags may carry sctpEOF or sctpAbort.
+func putSndInfoFor(b []byte, stream, flags uint16, ppid uint32, assoc int32) int {
 	b = b[:sndInfoSpace]
 	clear(b)
 	ne := binary.NativeEndian
@@ -113,6 +121,7 @@ func putSndInfo(b []byte, stream, flags uint16, ppid uint32) int {
 	ne.PutUint16(d, stream)
 	ne.PutUint16(d[2:], flags)
 	binary.BigEndian.PutUint32(d[4:], ppid)
+	ne.PutUint32(d[12:], uint32(assoc))
 	return sndInfoSpace
 }
 

@@ -76,6 +76,13 @@ Examples:
   sctpguard reload
   sctpguard version
 
+Socket styles (relay listen_style): "one_to_one" (default) gives every front
+association a socket of its own. "one_to_many" holds them all on one shared
+SOCK_SEQPACKET socket, which needs quota.socket: its associations share one
+receive queue, so when one association's upstream stalls, sctpguard queues its
+messages up to quota.association and the relay's holdings up to quota.socket,
+then stops reading the socket and every association on it waits.
+
 Run "sctpguard <command> --help" for a command's flags.
 Exit codes: 0 ok, 1 failure, 2 usage error, 3 invalid configuration.
 `)

@@ -6,6 +6,7 @@ relay "s6a" {
   max_message     = 65536
   connect_timeout = "1500ms"
   nodelay         = false
+  listen_style    = "one_to_many"
   quota {
     association = "0.5MiB"
     socket      = "32MiB"

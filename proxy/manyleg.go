@@ -1,0 +1,244 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/sctpguard/sctpguard/sctpsock"
+)
+
+// errSharedSocket: a leg on a shared socket has no socket of its own to tune.
+var errSharedSocket = errors.New("the association shares its socket with others")
+
+// manyLeg is one association of a shared one-to-many socket, as a leg: the messages
+// the socket's reader handed it wait in its queue until its pipe takes them; writes,
+// SHUTDOWN, ABORT and status go to the socket naming the association.
+type manyLeg struct {
+	s  *sharedSocket
+	id int32
+
+	mu     sync.Mutex
+	q      []queued // from head on: not yet taken
+	head   int
+	queued int64         // cost of the queue
+	ready  chan struct{} // something was queued, or the leg closed
+	end    error         // how the association ended, once the reader saw it
+	closed atomic.Bool
+}
+
+// queued is a message (or notification) waiting in a leg, or the error that ends it.
+type queued struct {
+	m    sctpsock.Msg
+	cost int64
+	err  error
+}
+
+func newManyLeg(s *sharedSocket, id int32) *manyLeg {
+	return &manyLeg{s: s, id: id, ready: make(chan struct{}, 1)}
+}
+
+var _ leg = (*manyLeg)(nil)
+
+// push queues a copy of m, charged at cost, and wakes the pipe; false if the leg is
+// closed. The copy is owned by the queue: the reader's buffer is reused.
+func (l *manyLeg) push(m sctpsock.Msg, cost int64) bool {
+	if m.Data != nil {
+		m.Data = append([]byte(nil), m.Data...)
+	}
+	return l.enqueue(queued{m: m, cost: cost})
+}
+
+// pushErr queues err: the pipe reads it after what was queued before.
+func (l *manyLeg) pushErr(err error) { l.enqueue(queued{err: err}) }
+
+func (l *manyLeg) enqueue(e queued) bool {
+	l.mu.Lock()
+	if l.closed.Load() {
+		l.mu.Unlock()
+		return false
+	}
+	l.q = append(l.q, e)
+	l.queued += e.cost
+	l.mu.Unlock()
+	l.wake()
+	return true
+}
+
+func (l *manyLeg) wake() {
+	select {
+	case l.ready <- struct{}{}:
+	default:
+	}
+}
+
+// ending records how the association ended; the first report wins.
+func (l *manyLeg) ending(err error) {
+	l.mu.Lock()
+	if l.end == nil {
+		l.end = err
+	}
+	l.mu.Unlock()
+}
+
+// abortErr is the ABORT (or other failure) that ended the association, if the
+// reader saw one; nil while it lives or after a graceful end. See aborted.
+func (l *manyLeg) abortErr() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.end == nil || errors.Is(l.end, errShutdownComplete) {
+		return nil
+	}
+	return l.end
+}
+
+func (l *manyLeg) queuedCost() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.queued
+}
+
+// WaitReadable waits until the queue holds something or the leg is closed.
+func (l *manyLeg) WaitReadable() error {
+	for {
+		l.mu.Lock()
+		n := len(l.q) - l.head
+		l.mu.Unlock()
+		switch {
+		case l.closed.Load():
+			return fmt.Errorf("wait: %w", net.ErrClosed)
+		case n > 0:
+			return nil
+		}
+		<-l.ready
+	}
+}
+
+// TryReadMsg takes the oldest queued message, copied into buf when it fits (else
+// Data is the queue's own copy), or returns ErrWouldBlock.
+func (l *manyLeg) TryReadMsg(buf []byte) (sctpsock.Msg, error) {
+	if l.closed.Load() {
+		return sctpsock.Msg{}, fmt.Errorf("read: %w", net.ErrClosed)
+	}
+	l.mu.Lock()
+	if l.head == len(l.q) {
+		l.mu.Unlock()
+		return sctpsock.Msg{}, sctpsock.ErrWouldBlock
+	}
+	e := l.q[l.head]
+	l.q[l.head] = queued{}
+	l.head++
+	if l.head == len(l.q) {
+		l.q, l.head = l.q[:0], 0
+	}
+	l.queued -= e.cost
+	l.mu.Unlock()
+	l.s.taken(e.cost)
+	if e.err != nil {
+		return sctpsock.Msg{}, fmt.Errorf("shared socket: %w", e.err)
+	}
+	if len(e.m.Data) <= cap(buf) && e.m.Data != nil {
+		e.m.Data = buf[:copy(buf[:cap(buf)], e.m.Data)]
+	}
+	return e.m, nil
+}
+
+// WriteMsg sends m on the association.
+func (l *manyLeg) WriteMsg(m sctpsock.Msg) error {
+	if l.closed.Load() {
+		return fmt.Errorf("write: %w", net.ErrClosed)
+	}
+	return l.gone(l.s.sock.WriteMsg(l.id, m))
+}
+
+// gone explains an operation on an association the kernel no longer has: ABORT if
+// the reader saw one, else the end of a shutdown.
+func (l *manyLeg) gone(err error) error {
+	if !errors.Is(err, sctpsock.ErrNoAssoc) {
+		return err
+	}
+	if a := l.abortErr(); a != nil {
+		return fmt.Errorf("%w: %w", err, a)
+	}
+	return fmt.Errorf("%w: %w", err, sctpsock.ErrShutdown)
+}
+
+// Shutdown starts the association's graceful end (SCTP_EOF).
+func (l *manyLeg) Shutdown() error {
+	if l.closed.Load() {
+		return fmt.Errorf("shutdown: %w", net.ErrClosed)
+	}
+	return l.gone(l.s.sock.Shutdown(l.id))
+}
+
+// Abort ends the association with ABORT and closes the leg.
+func (l *manyLeg) Abort() error {
+	return l.close(func() error { return l.s.sock.Abort(l.id) })
+}
+
+// Close closes the leg; an association still up is shut down gracefully first,
+// as closing a one-to-one socket would.
+func (l *manyLeg) Close() error {
+	return l.close(func() error { return l.s.sock.Shutdown(l.id) })
+}
+
+// close runs end on an association the reader has not seen end, then drops the
+// queue and forgets the leg: what the socket still delivers for it is dropped.
+func (l *manyLeg) close(end func() error) error {
+	if l.closed.Swap(true) {
+		return fmt.Errorf("close: %w", net.ErrClosed)
+	}
+	l.mu.Lock()
+	live := l.end == nil
+	freed := l.queued
+	l.q, l.head, l.queued = nil, 0, 0
+	l.mu.Unlock()
+	l.s.forget(l)
+	l.s.taken(freed)
+	l.wake()
+	if live {
+		if err := end(); err != nil && !errors.Is(err, sctpsock.ErrNoAssoc) {
+			return err
+		}
+	}
+	return nil
+}
+
+// Status returns the association's SCTP_STATUS.
+func (l *manyLeg) Status() (sctpsock.Status, error) {
+	if l.closed.Load() {
+		return sctpsock.Status{}, fmt.Errorf("status: %w", net.ErrClosed)
+	}
+	return l.s.sock.Status(l.id)
+}
+
+// Paths returns the association's paths.
+func (l *manyLeg) Paths() ([]sctpsock.PathInfo, error) { return l.s.sock.Paths(l.id) }
+
+// LocalAddrs returns the association's local addresses.
+func (l *manyLeg) LocalAddrs() ([]netip.AddrPort, error) { return l.s.sock.AssocLocalAddrs(l.id) }
+
+// PeerAddrs returns the association's peer addresses.
+func (l *manyLeg) PeerAddrs() ([]netip.AddrPort, error) { return l.s.sock.PeerAddrs(l.id) }
+
+// SetPathOptions applies path settings to the association.
+func (l *manyLeg) SetPathOptions(p sctpsock.PathOptions) error {
+	return l.s.sock.SetPathOptions(l.id, p)
+}
+
+// SetAbortOnExit is a property of the shared socket, which sctpguard opens with it
+// on: every association on it is aborted if sctpguard dies.
+func (l *manyLeg) SetAbortOnExit(on bool) error {
+	if !on {
+		return fmt.Errorf("abort on exit: %w", errSharedSocket)
+	}
+	return nil
+}
+
+// SyscallConn returns errSharedSocket: tuning the shared socket's buffers for one
+// association would change them for all.
+func (l *manyLeg) SyscallConn() (syscall.RawConn, error) { return nil, errSharedSocket }

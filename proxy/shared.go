@@ -1,0 +1,369 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/sctpguard/sctpguard/quota"
+	"github.com/sctpguard/sctpguard/sctpsock"
+)
+
+// manySocket is what a shared socket reads and writes: *sctpsock.Many, or a
+// stand-in in unit tests.
+type manySocket interface {
+	ReadMsg(buf []byte) (sctpsock.Msg, error)
+	WriteMsg(id int32, m sctpsock.Msg) error
+	Shutdown(id int32) error
+	Abort(id int32) error
+	Status(id int32) (sctpsock.Status, error)
+	Paths(id int32) ([]sctpsock.PathInfo, error)
+	PeerAddrs(id int32) ([]netip.AddrPort, error)
+	AssocLocalAddrs(id int32) ([]netip.AddrPort, error)
+	SetPathOptions(id int32, p sctpsock.PathOptions) error
+	StopListening() error
+	Close() error
+}
+
+// sharedSocket is a relay's one-to-many front socket (listen_style "one_to_many"):
+// every front association of the relay on one SOCK_SEQPACKET socket. One goroutine,
+// readLoop, reads it and hands each message to its association's manyLeg, where the
+// association's pipe toward upstream takes it.
+//
+// The associations share one receive queue, read in arrival order, so the reader
+// cannot skip the messages of an association whose pipe is not taking them. It holds
+// them in that association's leg, within two bounds: a leg's queue within
+// quota.association, and the queues, charged to the relay's budget where every pipe's
+// charges are too, within quota.socket. When the next message does not fit, the reader
+// stops reading the socket, and every association waits, until a leg's pipe takes a
+// message or the kernel lets go of enough of what the pipes wrote.
+type sharedSocket struct {
+	sock   manySocket
+	log    hclog.Logger
+	cost   func() quota.CostModel
+	budget *quota.Budget  // the relay's; its limit is quota.socket
+	acct   *quota.Account // charged for what the legs' queues hold, on budget
+	assoc  func() int64   // quota.association, as reloads set it
+	settle func()         // releases what the kernel has let go of, while the reader waits
+
+	mu   sync.Mutex
+	legs map[int32]*manyLeg
+
+	acceptMu  sync.Mutex // held while a new association is handed on, and to stop that
+	accepting bool
+
+	accepts  chan *manyLeg // new associations, for the relay's accept loop
+	noAccept chan struct{} // closed by stopListening
+	room     chan struct{} // a leg's queue shrank
+	closing  chan struct{}
+	done     chan struct{} // readLoop ended
+
+	dropped atomic.Uint64 // messages for associations that had ended here
+	stalled atomic.Int64  // nanoseconds the reader waited for room
+	stalls  atomic.Uint64
+}
+
+// maxReadFailures is how many reads in a row may fail before the socket is given up:
+// an error that stays (reading cannot resume in the middle of a message) repeats.
+const maxReadFailures = 3
+
+// waitStep is how long the reader waits for room before it settles the pipes'
+// charges and looks again.
+const waitStep = 10 * time.Millisecond
+
+// newSharedSocket returns the shared socket of a relay whose budget is budget; what
+// its legs' queues hold is charged there, on an account of its own.
+func newSharedSocket(sock manySocket, budget *quota.Budget, log hclog.Logger) (*sharedSocket, error) {
+	acct, err := budget.Open(0, -1) // no limit but the budget's, no reserve
+	if err != nil {
+		return nil, fmt.Errorf("shared socket quota: %w", err)
+	}
+	return &sharedSocket{
+		sock: sock, budget: budget, acct: acct, log: log,
+		cost:      func() quota.CostModel { return quota.CostModel{} },
+		assoc:     func() int64 { return 0 },
+		settle:    func() {},
+		legs:      make(map[int32]*manyLeg),
+		accepting: true,
+		accepts:   make(chan *manyLeg, 64),
+		noAccept:  make(chan struct{}),
+		room:      make(chan struct{}, 1),
+		closing:   make(chan struct{}),
+		done:      make(chan struct{}),
+	}, nil
+}
+
+// start runs the reader; it ends when the socket is closed.
+func (s *sharedSocket) start() { go s.readLoop() }
+
+// readLoop reads the socket and dispatches every message until the socket is closed.
+func (s *sharedSocket) readLoop() {
+	defer close(s.done)
+	buf := make([]byte, scratchSize)
+	failed := 0
+	for {
+		m, err := s.sock.ReadMsg(buf)
+		if tl, ok := errors.AsType[*sctpsock.TooLargeError](err); ok {
+			s.tooLarge(tl)
+			continue
+		}
+		switch {
+		case errors.Is(err, net.ErrClosed):
+			return
+		case err != nil && failed < maxReadFailures:
+			// Such as a malformed notification, read and dropped: the next
+			// message is read as usual.
+			failed++
+			s.dropped.Add(1)
+			s.log.Warn("shared socket: read failed; dropped what was read", "error", err)
+			continue
+		case err != nil:
+			s.log.Error("shared socket: reading keeps failing; every association on it ends", "error", err)
+			s.stopListening()
+			s.endAll(err)
+			return
+		}
+		failed = 0
+		if cap(m.Data) > cap(buf) {
+			buf = m.Data[:cap(m.Data)]
+		}
+		s.dispatch(m)
+	}
+}
+
+// dispatch hands m to its association's leg, waiting for room if need be. A COMM_UP
+// of an unknown association is a new front association.
+func (s *sharedSocket) dispatch(m sctpsock.Msg) {
+	if n := m.Notification; n != nil && n.AssocChange != nil && n.AssocChange.State == sctpsock.CommUp {
+		if s.newAssoc(m.AssocID) {
+			return
+		}
+	}
+	l := s.leg(m.AssocID)
+	if l == nil {
+		s.dropped.Add(1)
+		s.log.Trace("shared socket: message of an association no longer relayed", "assoc_id", m.AssocID)
+		return
+	}
+	if end := endOf(m.Notification); end != nil {
+		l.ending(end) // known now, even while the queue is full (see aborted)
+		l.push(m, 0)  // a few bytes once per association: never waits, never charged
+		return
+	}
+	cost := s.costOf(m)
+	ok, err := s.waitRoom(l, cost)
+	switch {
+	case err != nil:
+		s.log.Warn("shared socket: a message can never fit the quota; aborting its association", "assoc_id", l.id, "error", err)
+		l.ending(err)
+		l.pushErr(err)
+	case !ok:
+		s.dropped.Add(1)
+	case !l.push(m, cost):
+		s.taken(cost) // the leg closed meanwhile
+		s.dropped.Add(1)
+	}
+}
+
+// newAssoc registers a front association that just came up and hands it to the
+// accept loop, or aborts it once the relay has stopped listening; false if id is
+// known already (a RESTART of a live one).
+func (s *sharedSocket) newAssoc(id int32) bool {
+	s.acceptMu.Lock()
+	defer s.acceptMu.Unlock()
+	if s.leg(id) != nil {
+		return false
+	}
+	if !s.accepting {
+		s.sock.Abort(id) // came up as the relay stopped listening
+		return true
+	}
+	l := newManyLeg(s, id)
+	s.mu.Lock()
+	s.legs[id] = l
+	s.mu.Unlock()
+	select {
+	case s.accepts <- l:
+	case <-s.closing:
+	}
+	return true
+}
+
+func (s *sharedSocket) leg(id int32) *manyLeg {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.legs[id]
+}
+
+func (s *sharedSocket) costOf(m sctpsock.Msg) int64 {
+	if m.Notification != nil {
+		return s.cost().Cost(len(m.Notification.Raw))
+	}
+	return s.cost().Cost(len(m.Data))
+}
+
+// fits charges a message of cost if it may join l's queue: l's queue stays within
+// quota.association (+ one message), and the shared socket's account gets cost from the relay's
+// budget, where every pipe's charges are too, within quota.socket. An error means
+// the message can never fit.
+func (s *sharedSocket) fits(l *manyLeg, cost int64) (bool, error) {
+	if q, held := s.assoc(), l.queuedCost(); q > 0 && held > 0 && held+cost > q {
+		return false, nil // an empty queue takes one message, whatever its cost
+	}
+	return s.acct.TryCharge(cost)
+}
+
+// waitRoom waits until a message of cost fits l (see fits) and is charged, settling
+// the pipes' charges while it waits; false if l was closed meanwhile or the socket
+// is closing.
+func (s *sharedSocket) waitRoom(l *manyLeg, cost int64) (bool, error) {
+	if ok, err := s.fits(l, cost); ok || err != nil {
+		return ok, err
+	}
+	start := time.Now()
+	s.stalls.Add(1)
+	s.log.Debug("shared socket full: reading stops for every association", "assoc_id", l.id,
+		"leg_queued", l.queuedCost(), "socket_queued", s.acct.Used(), "budget_used", s.budget.Used())
+	defer func() { s.stalled.Add(int64(time.Since(start))) }()
+	t := time.NewTimer(waitStep)
+	defer t.Stop()
+	for {
+		if l.closed.Load() {
+			return false, nil
+		}
+		select {
+		case <-s.room:
+		case <-t.C:
+			s.settle()
+			t.Reset(waitStep)
+		case <-s.closing:
+			return false, nil
+		}
+		if ok, err := s.fits(l, cost); ok || err != nil {
+			return ok, err
+		}
+	}
+}
+
+// taken is called by a leg whose queue gave up cost.
+func (s *sharedSocket) taken(cost int64) {
+	if cost > 0 {
+		s.acct.Release(cost)
+	}
+	select {
+	case s.room <- struct{}{}:
+	default:
+	}
+}
+
+func (s *sharedSocket) queuedCost() int64 { return s.acct.Used() }
+
+// forget drops a leg that was closed.
+func (s *sharedSocket) forget(l *manyLeg) {
+	s.mu.Lock()
+	if s.legs[l.id] == l {
+		delete(s.legs, l.id)
+	}
+	s.mu.Unlock()
+}
+
+// tooLarge aborts the association that sent a message over max_message: the socket
+// read past it and goes on with the others.
+func (s *sharedSocket) tooLarge(tl *sctpsock.TooLargeError) {
+	if l := s.leg(tl.AssocID); l != nil {
+		l.ending(tl)
+		l.pushErr(tl) // the pipe reads the error in its turn, and aborts
+		return
+	}
+	s.sock.Abort(tl.AssocID)
+}
+
+// endAll ends every leg with err: the socket cannot be read any more.
+func (s *sharedSocket) endAll(err error) {
+	s.mu.Lock()
+	legs := make([]*manyLeg, 0, len(s.legs))
+	for _, l := range s.legs {
+		legs = append(legs, l)
+	}
+	s.mu.Unlock()
+	for _, l := range legs {
+		l.ending(err)
+		l.pushErr(err)
+	}
+}
+
+// accept returns the next new front association, or net.ErrClosed once the relay
+// stopped listening.
+func (s *sharedSocket) accept() (*manyLeg, error) {
+	select {
+	case l := <-s.accepts:
+		return l, nil
+	case <-s.stopped():
+		return nil, net.ErrClosed
+	}
+}
+
+// stopped is closed once the relay stopped listening.
+func (s *sharedSocket) stopped() <-chan struct{} { return s.noAccept }
+
+// stopListening refuses new associations; the live ones go on. The accept loop
+// still gets those handed on before.
+func (s *sharedSocket) stopListening() error {
+	s.acceptMu.Lock()
+	defer s.acceptMu.Unlock()
+	if !s.accepting {
+		return net.ErrClosed
+	}
+	s.accepting = false
+	for len(s.accepts) > 0 {
+		// Handed on but not yet taken: the accept loop stops taking now.
+		l := <-s.accepts
+		l.Abort()
+	}
+	close(s.noAccept)
+	return s.sock.StopListening()
+}
+
+// close closes the socket (every association still on it ends) and waits for the
+// reader.
+func (s *sharedSocket) close() error {
+	close(s.closing)
+	err := s.sock.Close()
+	<-s.done
+	s.acct.Close()
+	return err
+}
+
+// stats are the shared socket's counters, for status.
+func (s *sharedSocket) stats() (queued int64, assocs int, dropped, stalls uint64, stalled time.Duration) {
+	s.mu.Lock()
+	assocs = len(s.legs)
+	s.mu.Unlock()
+	queued = s.acct.Used()
+	return queued, assocs, s.dropped.Load(), s.stalls.Load(), time.Duration(s.stalled.Load())
+}
+
+// endOf returns how a notification says an association ended, if it does: the
+// graceful end (SHUTDOWN_COMP) as errShutdownComplete, COMM_LOST and CANT_STR_ASSOC
+// as an error matching sctpsock.ErrAborted.
+func endOf(n *sctpsock.Notification) error {
+	if n == nil || n.AssocChange == nil {
+		return nil
+	}
+	switch n.AssocChange.State {
+	case sctpsock.ShutdownComplete:
+		return errShutdownComplete
+	case sctpsock.CommLost, sctpsock.CantStartAssoc:
+		return fmt.Errorf("%s: %w", n.String(), sctpsock.ErrAborted)
+	}
+	return nil
+}
+
+// errShutdownComplete: the association ended gracefully (SHUTDOWN_COMP).
+var errShutdownComplete = errors.New("association shut down")

@@ -1,0 +1,370 @@
+package proxy
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/sctpguard/sctpguard/quota"
+	"github.com/sctpguard/sctpguard/sctpsock"
+)
+
+// fakeMany is a shared socket fed by the test: ReadMsg returns what feed sends, in
+// order; aborts and shutdowns are recorded.
+type fakeMany struct {
+	feed   chan sctpsock.Msg
+	closed chan struct{}
+	once   sync.Once
+	read   chan int32 // the id of every message handed out, once it was
+
+	mu      sync.Mutex
+	aborted []int32
+}
+
+func newFakeMany() *fakeMany {
+	return &fakeMany{feed: make(chan sctpsock.Msg, 1024), closed: make(chan struct{}), read: make(chan int32, 1024)}
+}
+
+func (f *fakeMany) ReadMsg(buf []byte) (sctpsock.Msg, error) {
+	select {
+	case m := <-f.feed:
+		f.read <- m.AssocID
+		if m.AssocID == badRead {
+			return sctpsock.Msg{}, errors.New("read: notification: malformed")
+		}
+		if m.Data != nil {
+			m.Data = buf[:copy(buf, m.Data)]
+		}
+		return m, nil
+	case <-f.closed:
+		return sctpsock.Msg{}, net.ErrClosed
+	}
+}
+
+func (f *fakeMany) WriteMsg(int32, sctpsock.Msg) error { return nil }
+func (f *fakeMany) Shutdown(int32) error               { return nil }
+func (f *fakeMany) Abort(id int32) error {
+	f.mu.Lock()
+	f.aborted = append(f.aborted, id)
+	f.mu.Unlock()
+	return nil
+}
+func (f *fakeMany) Status(int32) (sctpsock.Status, error)     { return sctpsock.Status{}, nil }
+func (f *fakeMany) Paths(int32) ([]sctpsock.PathInfo, error)  { return nil, nil }
+func (f *fakeMany) PeerAddrs(int32) ([]netip.AddrPort, error) { return nil, nil }
+func (f *fakeMany) AssocLocalAddrs(int32) ([]netip.AddrPort, error) {
+	return nil, nil
+}
+func (f *fakeMany) SetPathOptions(int32, sctpsock.PathOptions) error { return nil }
+func (f *fakeMany) StopListening() error                             { return nil }
+func (f *fakeMany) Close() error {
+	f.once.Do(func() { close(f.closed) })
+	return nil
+}
+
+// badRead as the AssocID of a fed message makes ReadMsg fail with an error.
+const badRead = -1
+
+func commUp(id int32) sctpsock.Msg {
+	n := &sctpsock.Notification{Type: sctpsock.NotifyAssocChange, AssocID: id,
+		AssocChange: &sctpsock.AssocChange{State: sctpsock.CommUp}}
+	return sctpsock.Msg{Notification: n, AssocID: id}
+}
+
+func commLost(id int32) sctpsock.Msg {
+	n := &sctpsock.Notification{Type: sctpsock.NotifyAssocChange, AssocID: id,
+		AssocChange: &sctpsock.AssocChange{State: sctpsock.CommLost}}
+	return sctpsock.Msg{Notification: n, AssocID: id}
+}
+
+func data(id int32, size int, ppid uint32) sctpsock.Msg {
+	return sctpsock.Msg{AssocID: id, Data: make([]byte, size), PPID: ppid, Stream: uint16(ppid % 7)}
+}
+
+// testCost is the cost model of these tests; c9k is what a 9,000-byte message costs.
+var (
+	testCost = quota.CostModel{Overhead: 1000}
+	c9k      = testCost.Cost(9000)
+)
+
+// startShared runs a shared socket over a fake with the given quotas (bytes).
+func startShared(t *testing.T, assocQuota, socketQuota int64) (*sharedSocket, *fakeMany, *quota.Budget) {
+	t.Helper()
+	f := newFakeMany()
+	budget := quota.NewBudget("test", socketQuota, nil)
+	budget.SetHeadroom(0)
+	s, err := newSharedSocket(f, budget, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cost = func() quota.CostModel { return testCost }
+	s.assoc = func() int64 { return assocQuota }
+	s.start()
+	t.Cleanup(func() { s.close() })
+	return s, f, budget
+}
+
+func acceptLeg(t *testing.T, s *sharedSocket, f *fakeMany, id int32) *manyLeg {
+	t.Helper()
+	f.feed <- commUp(id)
+	l, err := s.accept()
+	if err != nil || l.id != id {
+		t.Fatalf("accept: %v, %v", l, err)
+	}
+	return l
+}
+
+// takeData returns the next data message of l, skipping notifications.
+func takeData(t *testing.T, l *manyLeg) sctpsock.Msg {
+	t.Helper()
+	buf := make([]byte, 64<<10)
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		m, err := l.TryReadMsg(buf)
+		if errors.Is(err, sctpsock.ErrWouldBlock) {
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("leg %d: %v", l.id, err)
+		}
+		if m.Notification == nil {
+			return m
+		}
+	}
+	t.Fatalf("leg %d: nothing within 5s", l.id)
+	return sctpsock.Msg{}
+}
+
+// waitRead waits until the fake has handed out n messages in all.
+func waitRead(t *testing.T, f *fakeMany, n int) {
+	t.Helper()
+	for range n {
+		select {
+		case <-f.read:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("the reader stopped before %d messages", n)
+		}
+	}
+}
+
+// TestSharedDemux: messages reach the leg of their association, in order, with
+// stream and PPID; a message for an association that is not relayed is dropped and
+// counted.
+func TestSharedDemux(t *testing.T) {
+	s, f, _ := startShared(t, 1<<20, 8<<20)
+	a, b := acceptLeg(t, s, f, 3), acceptLeg(t, s, f, 5)
+	for i := range 20 {
+		f.feed <- data(3+2*int32(i%2), 10+i, uint32(i))
+	}
+	f.feed <- data(9, 10, 99)
+	for i := range 20 {
+		l := a
+		if i%2 == 1 {
+			l = b
+		}
+		m := takeData(t, l)
+		if len(m.Data) != 10+i || m.PPID != uint32(i) || m.Stream != uint16(i%7) {
+			t.Fatalf("message %d: %d B ppid %d stream %d", i, len(m.Data), m.PPID, m.Stream)
+		}
+	}
+	waitRead(t, f, 2+20+1)
+	deadline := time.Now().Add(time.Second)
+	for s.dropped.Load() != 1 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if s.dropped.Load() != 1 || s.queuedCost() != 0 {
+		t.Fatalf("dropped %d, queued %d; want 1 and 0", s.dropped.Load(), s.queuedCost())
+	}
+}
+
+// TestSharedAssociationBound: an association whose pipe takes nothing gets at most
+// quota.association queued; its next message stops the reader, and the messages of
+// another association behind it wait (head of line) until the first one's pipe
+// takes one.
+func TestSharedAssociationBound(t *testing.T) {
+	s, f, _ := startShared(t, 3*c9k, 1<<20)
+	slow, other := acceptLeg(t, s, f, 1), acceptLeg(t, s, f, 2)
+	waitRead(t, f, 2)
+	for i := range 4 {
+		f.feed <- data(1, 9000, uint32(i)) // three fit
+	}
+	f.feed <- data(2, 100, 7)
+	waitRead(t, f, 4)
+	time.Sleep(50 * time.Millisecond)
+	if q := slow.queuedCost(); q != 3*c9k {
+		t.Fatalf("slow leg holds %d, want %d (its quota)", q, 3*c9k)
+	}
+	if len(f.read) != 0 || other.queuedCost() != 0 {
+		t.Fatalf("the reader went on past the message that does not fit")
+	}
+	if s.stalls.Load() != 1 {
+		t.Fatalf("stalls %d, want 1", s.stalls.Load())
+	}
+	takeData(t, slow)
+	if m := takeData(t, other); m.PPID != 7 {
+		t.Fatalf("other leg got ppid %d", m.PPID)
+	}
+	for i := 1; i < 4; i++ {
+		if m := takeData(t, slow); m.PPID != uint32(i) {
+			t.Fatalf("slow leg: message %d came as %d", i, m.PPID)
+		}
+	}
+	if q := s.queuedCost(); q != 0 {
+		t.Fatalf("queued %d after everything was taken", q)
+	}
+}
+
+// TestSharedSocketBound: the legs' queues are charged to the relay's budget: with a
+// budget of five messages and associations of three, the second association's third
+// message stops the reader, and the budget in use never exceeds its limit.
+func TestSharedSocketBound(t *testing.T) {
+	s, f, budget := startShared(t, 3*c9k, 5*c9k)
+	a, b := acceptLeg(t, s, f, 1), acceptLeg(t, s, f, 2)
+	waitRead(t, f, 2)
+	for i := range 3 {
+		f.feed <- data(1, 9000, uint32(i))
+		f.feed <- data(2, 9000, uint32(i))
+	}
+	waitRead(t, f, 6)
+	time.Sleep(50 * time.Millisecond)
+	if used, q := budget.Used(), s.queuedCost(); used != 5*c9k || q != 5*c9k {
+		t.Fatalf("budget used %d, queued %d; want both %d", used, q, 5*c9k)
+	}
+	if a.queuedCost() != 3*c9k || b.queuedCost() != 2*c9k {
+		t.Fatalf("queues %d and %d, want %d and %d", a.queuedCost(), b.queuedCost(), 3*c9k, 2*c9k)
+	}
+	takeData(t, a)
+	takeData(t, b)
+	takeData(t, b)
+	if m := takeData(t, b); m.PPID != 2 {
+		t.Fatalf("third message of b came as %d", m.PPID)
+	}
+	if used := budget.Used(); used != 2*c9k {
+		t.Fatalf("budget used %d, want %d (a's two left)", used, 2*c9k)
+	}
+}
+
+// TestSharedEndWhileFull: the end of an association is queued and known even when
+// its queue is full, and closing the leg gives its queue back to the budget.
+func TestSharedEndWhileFull(t *testing.T) {
+	s, f, budget := startShared(t, c9k, 1<<20)
+	l := acceptLeg(t, s, f, 4)
+	f.feed <- data(4, 9000, 0)
+	f.feed <- commLost(4)
+	waitRead(t, f, 3)
+	deadline := time.Now().Add(time.Second)
+	for l.abortErr() == nil && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if err := l.abortErr(); !errors.Is(err, sctpsock.ErrAborted) {
+		t.Fatalf("abortErr %v, want ErrAborted", err)
+	}
+	if err := aborted(l); err == nil {
+		t.Fatal("aborted(leg) is nil after COMM_LOST")
+	}
+	l.Abort()
+	if used := budget.Used(); used != 0 {
+		t.Fatalf("budget used %d after the leg closed", used)
+	}
+	f.mu.Lock()
+	n := len(f.aborted)
+	f.mu.Unlock()
+	if n != 0 {
+		t.Fatal("ABORT sent for an association the kernel had ended")
+	}
+	if _, err := l.TryReadMsg(nil); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("read after Abort: %v", err)
+	}
+}
+
+// TestSharedShutdownComplete: a graceful end is not an abort, and reads after the
+// last message return it in order.
+func TestSharedShutdownComplete(t *testing.T) {
+	s, f, _ := startShared(t, 1<<20, 8<<20)
+	l := acceptLeg(t, s, f, 6)
+	f.feed <- data(6, 5, 1)
+	n := &sctpsock.Notification{Type: sctpsock.NotifyAssocChange, AssocID: 6,
+		AssocChange: &sctpsock.AssocChange{State: sctpsock.ShutdownComplete}}
+	f.feed <- sctpsock.Msg{Notification: n, AssocID: 6}
+	takeData(t, l)
+	m, err := l.TryReadMsg(nil)
+	for errors.Is(err, sctpsock.ErrWouldBlock) {
+		time.Sleep(time.Millisecond)
+		m, err = l.TryReadMsg(nil)
+	}
+	if err != nil || m.Notification == nil || m.Notification.AssocChange.State != sctpsock.ShutdownComplete {
+		t.Fatalf("after the data: %+v, %v", m, err)
+	}
+	if l.abortErr() != nil || aborted(l) != nil {
+		t.Fatal("a graceful end counted as abort")
+	}
+	a := association{log: hclog.NewNullLogger()}
+	if err := a.notify("front", m.Notification, nil); !errors.Is(err, io.EOF) {
+		t.Fatalf("the pipe would end with %v, want io.EOF", err)
+	}
+}
+
+// TestSharedStopListening: an association that comes up after the relay stopped
+// listening is aborted, and accept returns net.ErrClosed.
+func TestSharedStopListening(t *testing.T) {
+	s, f, _ := startShared(t, 1<<20, 8<<20)
+	acceptLeg(t, s, f, 1)
+	if err := s.stopListening(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.accept(); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("accept after stopListening: %v", err)
+	}
+	f.feed <- commUp(2)
+	waitRead(t, f, 2)
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		f.mu.Lock()
+		done := len(f.aborted) == 1 && f.aborted[0] == 2
+		f.mu.Unlock()
+		if done {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatal("the late association was not aborted")
+}
+
+// TestSharedReadError: a read that fails (a malformed notification) is dropped and
+// counted, and the next message is delivered; reads that keep failing end every
+// association and stop accepting.
+func TestSharedReadError(t *testing.T) {
+	s, f, _ := startShared(t, 1<<20, 8<<20)
+	l := acceptLeg(t, s, f, 1)
+	f.feed <- sctpsock.Msg{AssocID: badRead}
+	f.feed <- data(1, 10, 5)
+	if m := takeData(t, l); m.PPID != 5 {
+		t.Fatalf("after a failed read: ppid %d", m.PPID)
+	}
+	for range maxReadFailures + 1 {
+		f.feed <- sctpsock.Msg{AssocID: badRead}
+	}
+	buf := make([]byte, 100)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := l.TryReadMsg(buf)
+		if err != nil && !errors.Is(err, sctpsock.ErrWouldBlock) {
+			t.Logf("leg ended with: %v", err)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the leg did not end")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := s.accept(); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("accept after the reader gave up: %v", err)
+	}
+}

@@ -1,0 +1,142 @@
+package proxy
+
+import (
+	"fmt"
+
+	"github.com/sctpguard/sctpguard/admin"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/sctpguard/sctpguard/config"
+	"github.com/sctpguard/sctpguard/quota"
+	"github.com/sctpguard/sctpguard/sctpsock"
+)
+
+// listenShared opens the relay's front endpoint as one one-to-many socket and starts
+// its reader (listen_style "one_to_many").
+func (r *Relay) listenShared(cfg *config.Relay) error {
+	o, snd, rcv := r.sharedOptions(cfg)
+	m, err := sctpsock.ListenMany(cfg.Listen, o)
+	if err != nil {
+		return fmt.Errorf("relay %q: listen %v (one-to-many): %w", cfg.Name, cfg.Listen, err)
+	}
+	s, err := newSharedSocket(m, r.budget, r.log.Named("shared"))
+	if err != nil {
+		m.Close()
+		return fmt.Errorf("relay %q: %w", cfg.Name, err)
+	}
+	s.cost = func() quota.CostModel { return r.cost }
+	s.assoc = func() int64 { return r.cfg.Load().Quota.Association }
+	s.settle = r.settleAll
+	r.shared = s
+	s.start()
+	sndbuf, rcvbuf, _ := m.Buffers()
+	r.log.Info("listening", "addrs", fmt.Sprint(m.LocalAddrs()), "upstream", fmt.Sprint(cfg.Upstream),
+		"listen_style", cfg.ListenStyle, "sndbuf_policy", snd, "rcvbuf_policy", rcv, "so_sndbuf", sndbuf, "so_rcvbuf", rcvbuf)
+	return nil
+}
+
+// sharedOptions are the front options for the shared socket. Its buffers are sized
+// from quota.socket where the kernel accounts them per socket (net.sctp.sndbuf_policy
+// and rcvbuf_policy 0, the default: every association on the socket shares them), and
+// from quota.association where it accounts them per association (1), as for a
+// one-to-one socket. It also returns the policies it read (-1 if unreadable, taken
+// as 0: the smaller buffers).
+func (r *Relay) sharedOptions(cfg *config.Relay) (o sctpsock.Options, snd, rcv int) {
+	o = r.frontOptions(cfg)
+	o.AbortOnExit = true // sctpguard dying must abort every front association on it
+	o.Path = pathOptions(cfg)
+	snd, rcv = sctpPolicy("sndbuf_policy"), sctpPolicy("rcvbuf_policy")
+	if snd != 1 {
+		o.SendBuffer = int(cfg.Quota.Socket / 2)
+	}
+	if rcv != 1 {
+		o.RecvBuffer = int(cfg.Quota.Socket / 4)
+	}
+	return o, snd, rcv
+}
+
+// sctpPolicy reads net.sctp.NAME; -1 if it cannot.
+func sctpPolicy(name string) int {
+	b, err := os.ReadFile("/proc/sys/net/sctp/" + name)
+	if err != nil {
+		return -1
+	}
+	v, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return -1
+	}
+	return v
+}
+
+func (r *Relay) sharedAddrs() []netip.AddrPort {
+	return r.shared.sock.(*sctpsock.Many).LocalAddrs()
+}
+
+// accept returns the next front association: accepted on the listener, or come up on
+// the shared socket.
+func (r *Relay) accept() (leg, error) {
+	if r.shared != nil {
+		l, err := r.shared.accept()
+		if err != nil {
+			return nil, err
+		}
+		return l, nil
+	}
+	c, err := r.ln.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// closeShared closes the shared socket once its last association has ended, and
+// waits for its reader.
+func (r *Relay) closeShared() {
+	if r.shared == nil {
+		return
+	}
+	if err := r.shared.close(); err != nil && !closedErr(err) {
+		r.log.Warn("close shared socket", "error", err)
+	}
+}
+
+// settleAll releases the charges of every pipe of the relay for what the kernel has
+// let go of: the shared socket's reader calls it while it waits for room, since the
+// SENDER_DRY events that would release them wait in the socket behind the message it
+// holds.
+func (r *Relay) settleAll() {
+	var pipes []*pipe
+	for _, a := range r.snapshot() {
+		pipes = append(pipes, a.toUp, a.toFront)
+	}
+	marks := make([]uint64, len(pipes))
+	for i, p := range pipes {
+		marks[i] = p.held.mark()
+	}
+	var rxq map[sctpsock.PortPair]int64
+	for i, p := range pipes {
+		if p.held.receiver != nil && rxq == nil {
+			var err error
+			if rxq, err = sctpsock.ReceiveQueues(); err != nil {
+				return
+			}
+		}
+		p.held.settle(p.dst, rxq, marks[i])
+	}
+}
+
+// sharedStatus describes the shared socket for status.
+func (r *Relay) sharedStatus() *admin.SharedSocket {
+	queued, assocs, dropped, stalls, stalled := r.shared.stats()
+	st := &admin.SharedSocket{Associations: assocs, Queued: queued, KernelRecv: -1, KernelSend: -1,
+		Stalls: stalls, Stalled: stalled, Dropped: dropped}
+	if m, ok := r.shared.sock.(*sctpsock.Many); ok {
+		if rq, wq, err := m.Queued(); err == nil {
+			st.KernelRecv, st.KernelSend = int64(rq), int64(wq)
+		}
+	}
+	return st
+}
