@@ -57,7 +57,7 @@ func TestStatusJSONShape(t *testing.T) {
 		"held_to_upstream", "held_to_front", "quota", "kernel_to_upstream", "kernel_to_front",
 		"peer_rwnd_upstream", "peer_rwnd_front", "blocked_ns", "age_ns",
 		"paths_upstream", "paths_front", "path_events")
-	wantKeys(t, "path", doc["associations"].([]any)[1].(map[string]any)["paths_upstream"].([]any)[0], "address", "state")
+	wantKeys(t, "path", doc["associations"].([]any)[1].(map[string]any)["paths_upstream"].([]any)[0], "address", "state", "primary")
 	if p := doc["associations"].([]any)[0].(map[string]any)["paths_front"]; p == nil {
 		t.Error("empty path list is null, want []")
 	}

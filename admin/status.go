@@ -158,6 +158,8 @@ type AssocStatus struct {
 type PathStatus struct {
 	Address string `json:"address"`
 	State   string `json:"state"`
+	// Primary is true for the path new data is sent on while it is usable.
+	Primary bool `json:"primary"`
 }
 
 // normalized returns st with nil slices made empty, so that JSON shows []

@@ -132,6 +132,10 @@ type RelayPath struct {
 	// each 1ms..24h, with RTOMin <= RTOInitial <= RTOMax where an unset one
 	// counts at Linux's default (1s, 3s, 60s). If zero, the kernel's.
 	RTOInitial, RTOMin, RTOMax time.Duration
+	// Primary, if valid, is the upstream address made the primary path of
+	// every upstream association (SCTP_PRIMARY_ADDR): one of Upstream. If
+	// unset, the kernel's choice (the first address that answered).
+	Primary netip.AddrPort
 }
 
 // RelayQuota bounds the true cost (payload plus Cost.Overhead per message)

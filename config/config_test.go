@@ -107,7 +107,8 @@ func TestFull(t *testing.T) {
 			ListenStyle:    config.StyleOneToMany,
 			Quota:          config.RelayQuota{Association: 512 << 10, Socket: 32 << 20},
 			Path: config.RelayPath{HeartbeatInterval: 500 * time.Millisecond, MaxRetransmissions: 2,
-				RTOInitial: 300 * time.Millisecond, RTOMin: 100 * time.Millisecond, RTOMax: time.Second},
+				RTOInitial: 300 * time.Millisecond, RTOMin: 100 * time.Millisecond, RTOMax: time.Second,
+				Primary: netip.MustParseAddrPort("192.0.2.10:3869")},
 		}, {
 			Name:           "m3ua-1",
 			Listen:         addrs("0.0.0.0:2905"),

@@ -95,6 +95,10 @@
 //	  rto_min, rto_max     bounds of the retransmission timeout, 1ms..24h;
 //	                       rto_min <= rto_initial <= rto_max, where one
 //	                       left out counts at Linux's default (1s, 3s, 60s).
+//	  primary              "ip:port", one of upstream: the primary path of
+//	                       every upstream association (SCTP_PRIMARY_ADDR),
+//	                       where new data goes while it is usable. Left
+//	                       out, the kernel's choice. Status marks it.
 //	}
 //
 // The path block tunes how fast a dead path is noticed, on both legs of

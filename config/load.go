@@ -2,7 +2,11 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
@@ -45,6 +49,7 @@ type relayPathHCL struct {
 	RTOInitial         hcl.Expression `hcl:"rto_initial,optional"`
 	RTOMin             hcl.Expression `hcl:"rto_min,optional"`
 	RTOMax             hcl.Expression `hcl:"rto_max,optional"`
+	Primary            hcl.Expression `hcl:"primary,optional"`
 }
 
 type relayQuotaHCL struct {
@@ -175,6 +180,7 @@ func (d *decoder) relay(r *relayHCL) Relay {
 	}
 	if pb := single(d, r.Path, p+".path"); pb != nil {
 		out.Path = d.path(pb, p+".path")
+		out.Path.Primary = d.primary(pb.Primary, p+".path.primary", out.Upstream)
 	}
 	return out
 }
@@ -187,6 +193,24 @@ func (d *decoder) path(b *relayPathHCL, p string) RelayPath {
 		RTOMin:             d.millis(b.RTOMin, p+".rto_min", MaxPathDuration),
 		RTOMax:             d.millis(b.RTOMax, p+".rto_max", MaxPathDuration),
 	}
+}
+
+// primary decodes the upstream address chosen as primary path: one of upstream.
+func (d *decoder) primary(expr hcl.Expression, field string, upstream []netip.AddrPort) netip.AddrPort {
+	s := d.str(expr, field, "")
+	if s == "" {
+		return netip.AddrPort{}
+	}
+	ap, err := netip.ParseAddrPort(s)
+	if err == nil && slices.Contains(upstream, ap) {
+		return ap
+	}
+	names := make([]string, len(upstream))
+	for i, u := range upstream {
+		names[i] = strconv.Quote(u.String())
+	}
+	d.reject(expr.Range(), field, "%q is not one of the relay's upstream addresses; use one of %s", s, strings.Join(names, ", "))
+	return netip.AddrPort{}
 }
 
 // single returns the first of blocks, or nil, reporting every further

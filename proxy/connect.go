@@ -65,6 +65,13 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front leg, id uint6
 	if err != nil {
 		return nil, &refusedError{reason: endUnreachable, err: fmt.Errorf("upstream unreachable: %w", err)}
 	}
+	if p := cfg.Path.Primary; p.IsValid() {
+		if err := up.SetPrimary(p); err != nil {
+			// The peer may not have listed that address in its INIT ACK: the
+			// association works on the kernel's choice.
+			log.Warn("cannot make the configured path primary", "address", p, "error", err)
+		}
+	}
 	ust, err := up.Status()
 	if err != nil {
 		// The peer may have sent its messages and shut down before this look (Dial

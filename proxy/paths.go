@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"fmt"
+	"net/netip"
 
 	"github.com/sctpguard/sctpguard/admin"
 	"github.com/sctpguard/sctpguard/config"
@@ -53,9 +54,13 @@ func legPaths(c leg) []admin.PathStatus {
 	if err != nil {
 		return nil
 	}
+	var primary netip.AddrPort
+	if st, err := c.Status(); err == nil {
+		primary = st.Primary.Addr
+	}
 	out := make([]admin.PathStatus, len(ps))
 	for i, p := range ps {
-		out[i] = admin.PathStatus{Address: p.Addr.String(), State: p.State.String()}
+		out[i] = admin.PathStatus{Address: p.Addr.String(), State: p.State.String(), Primary: p.Addr == primary}
 	}
 	return out
 }

@@ -91,3 +91,25 @@ func pathInfoOf(fd int, id int32, addr netip.AddrPort) (PathInfo, error) {
 	}
 	return parsePaddrInfo(b[:n])
 }
+
+// primLen is the size of struct sctp_prim: an association id and a
+// sockaddr_storage, packed with 4-byte alignment.
+const primLen = 4 + sockaddrStorageLen
+
+// SetPrimary makes the path to addr, one of the peer's addresses, the primary
+// path of the association (SCTP_PRIMARY_ADDR): new data goes there while it is
+// usable.
+func (c *Conn) SetPrimary(addr netip.AddrPort) error {
+	var b [primLen]byte
+	putSockaddr(b[4:], addr)
+	var serr error
+	if err := c.rc.Control(func(fd uintptr) {
+		serr = setsockopt(int(fd), sctp.SOL_SCTP, sctp.SCTP_PRIMARY_ADDR, unsafe.Pointer(&b[0]), primLen)
+	}); err != nil {
+		return c.opErr("primary path", err)
+	}
+	if serr != nil {
+		return c.opErr("primary path "+addr.String(), serr)
+	}
+	return nil
+}

@@ -36,6 +36,7 @@ const fastPathsHCL = `streams = 4
     rto_initial         = "200ms"
     rto_min             = "100ms"
     rto_max             = "400ms"
+    %s
   }`
 
 // multiHomed is one running setup: the two hosts, the peer, sctpguard, the front
@@ -52,6 +53,13 @@ type multiHomed struct {
 
 func startMultiHomed(t *testing.T, streams, total, size int) *multiHomed {
 	t.Helper()
+	return startMultiHomedWith(t, streams, total, size, func([]netip.AddrPort) string { return "" })
+}
+
+// startMultiHomedWith is startMultiHomed with pathExtra's lines, given the peer's
+// addresses, added to the relay's path block.
+func startMultiHomedWith(t *testing.T, streams, total, size int, pathExtra func(up []netip.AddrPort) string) *multiHomed {
+	t.Helper()
 	m := &multiHomed{h: newTwoHosts(t), f: newFlow(streams, total, size)}
 	// The application and the peer get receive buffers large enough that they drop
 	// nothing: what is measured is sctpguard and the network.
@@ -62,7 +70,7 @@ func startMultiHomed(t *testing.T, streams, total, size int) *multiHomed {
 	up := peerAddrs(m.p.ln.Addrs()[0].Port())
 	m.primary = up[0]
 	m.h.in(m.h.guard, func() {
-		m.g = startGuard(t, multiHomedConfig(up, fastPathsHCL))
+		m.g = startGuard(t, multiHomedConfig(up, fmt.Sprintf(fastPathsHCL, pathExtra(up))))
 		m.g.waitLog("started", 20*time.Second) // the admin socket is up
 		m.c = dial(t, m.g.addr, opts)
 	})
@@ -345,4 +353,46 @@ func sctpCounters(t *testing.T, path string) map[string]int64 {
 		}
 	}
 	return out
+}
+
+// TestPrimaryPath: with path.primary naming the peer's address on path 2, sctpguard
+// makes it the primary path of its upstream association: status marks it primary,
+// and the messages go on path 2 while both paths are up. (Path 1 still carries
+// sctpguard's SACKs for the peer's echoes, which the peer sends to its own primary,
+// sctpguard's address on path 1: so bytes are compared, not packets.)
+func TestPrimaryPath(t *testing.T) {
+	const streams, total, size = 4, 2000, 100
+	m := startMultiHomedWith(t, streams, total, size, func(up []netip.AddrPort) string {
+		return fmt.Sprintf("primary = %q", up[1].String())
+	})
+	h, g, f := m.h, m.g, m.f
+	frontEnded := f.readEchoes(m.c)
+	second := peerAddrs(m.primary.Port())[1].String()
+	waitFor(t, "status to list the upstream paths", 10*time.Second, func() bool { return len(m.upstreamPaths(t)) == 2 })
+	for _, p := range m.upstreamPaths(t) {
+		if p.Primary != (p.Address == second) {
+			t.Errorf("status: path %s primary=%v; want only %s primary", p.Address, p.Primary, second)
+		}
+	}
+	p1, p2 := h.txBytes(0), h.txBytes(1)
+	if err := f.send(m.c, 0, total); err != nil {
+		t.Fatalf("application: %v", err)
+	}
+	waitFor(t, "every echo back at the application", time.Minute, func() bool {
+		return f.atFront.count() >= total || f.atFront.problem() != "" || f.atPeer.problem() != ""
+	})
+	f.atPeer.verify(t, "upstream peer", total)
+	f.atFront.verify(t, "application (echoes)", total)
+	on1, on2 := h.txBytes(0)-p1, h.txBytes(1)-p2
+	t.Logf("%d messages of %d B each way: %d bytes from sctpguard's host on path 1, %d on path 2", total, size, on1, on2)
+	if on2 < uint64(total*size) || on2 < 2*on1 {
+		t.Errorf("%d bytes on path 1 and %d on path 2; want the messages on path 2, the configured primary", on1, on2)
+	}
+	if n := g.countLog("cannot make the configured path primary"); n != 0 {
+		t.Errorf("sctpguard logged %d failures to set the primary path", n)
+	}
+	m.c.Shutdown()
+	if err := <-frontEnded; !errors.Is(err, io.EOF) {
+		t.Errorf("application's association ended with %v, want SHUTDOWN", err)
+	}
 }

@@ -152,6 +152,15 @@ func (h *twoHosts) txPackets(path int) uint64 {
 	return 0
 }
 
+// txBytes is the bytes sent on sctpguard's side of path (0 or 1).
+func (h *twoHosts) txBytes(path int) uint64 {
+	h.t.Helper()
+	if s := h.link(path, false).Attrs().Statistics; s != nil {
+		return s.TxBytes
+	}
+	return 0
+}
+
 func (h *twoHosts) must(what string, err error) {
 	h.t.Helper()
 	if err != nil {

@@ -52,3 +52,10 @@ relay "twice" {
     heartbeat_interval = "1s"
   }
 }
+relay "primary-elsewhere" {
+  listen   = ["127.0.0.9:3868"]
+  upstream = ["192.0.2.10:3868", "198.51.100.10:3868"]
+  path {
+    primary = "192.0.2.99:3868"
+  }
+}

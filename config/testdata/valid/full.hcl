@@ -17,6 +17,7 @@ relay "s6a" {
     rto_initial         = "300ms"
     rto_min             = "100ms"
     rto_max             = "1s"
+    primary             = "192.0.2.10:3869"
   }
 }
 relay "m3ua-1" {
