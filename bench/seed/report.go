@@ -68,6 +68,39 @@ func resumeLines(rows []*row) []string {
 	return out
 }
 
+// marginalLine is the flood's cost of one more association per path: the
+// difference between its rows with the fewest and the most associations, divided
+// by the associations added. What the processes cost whatever the count (a relay's
+// runtime and buffers) falls out of it; "" with fewer than two counts.
+func marginalLine(rows []*row) string {
+	var parts []string
+	var span string
+	for _, name := range []string{"direct", "socat", "sctpguard"} {
+		var lo, hi *row
+		for _, r := range rows {
+			if r.path != name || r.err != nil || r.skipped != "" {
+				continue
+			}
+			if lo == nil || r.assocs < lo.assocs {
+				lo = r
+			}
+			if hi == nil || r.assocs > hi.assocs {
+				hi = r
+			}
+		}
+		if lo == nil || lo == hi {
+			continue
+		}
+		per := ((hi.used - hi.setup) - (lo.used - lo.setup)) / int64(hi.assocs-lo.assocs)
+		parts = append(parts, fmt.Sprintf("%s %s", name, mb(per)))
+		span = fmt.Sprintf("%d → %d", lo.assocs, hi.assocs)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("flood cost of one more association (%s associations): %s", span, strings.Join(parts, ", "))
+}
+
 func writeText(w io.Writer, header string, rows []*row) {
 	fmt.Fprintln(w, header)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -76,6 +109,9 @@ func writeText(w io.Writer, header string, rows []*row) {
 		fmt.Fprintln(tw, strings.Join(cells(r, directFor(rows, r)), "\t"))
 	}
 	tw.Flush()
+	if l := marginalLine(rows); l != "" {
+		fmt.Fprintln(w, l)
+	}
 	for _, l := range resumeLines(rows) {
 		fmt.Fprintln(w, l)
 	}
@@ -97,6 +133,9 @@ func markdown(header string, rows []*row) string {
 			c[i] = strings.ReplaceAll(c[i], "|", `\|`)
 		}
 		fmt.Fprintf(&b, "| %s |\n", strings.Join(c, " | "))
+	}
+	if l := marginalLine(rows); l != "" {
+		fmt.Fprintf(&b, "\n%s  \n", l)
 	}
 	if lines := resumeLines(rows); len(lines) > 0 {
 		b.WriteString("\n")
