@@ -100,7 +100,7 @@ func newSharedSocket(sock manySocket, budget *quota.Budget, log hclog.Logger) (*
 }
 
 // start runs the reader; it ends when the socket is closed.
-func (s *sharedSocket) start() { go s.readLoop() }
+func (s *sharedSocket) start() { go s.readLoop() } // shared-reader: owned by the relay, ends when close closes the socket
 
 // readLoop reads the socket and dispatches every message until the socket is closed.
 func (s *sharedSocket) readLoop() {

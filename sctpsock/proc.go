@@ -1,10 +1,13 @@
 package sctpsock
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Association states in /proc/net/sctp/assocs (the kernel's enum
@@ -52,35 +55,136 @@ type PortPair struct{ Local, Remote uint16 }
 // ReceiveQueues reads /proc/net/sctp/assocs and returns, for every association on
 // this host, the bytes its socket's receive queue holds (RX_QUEUE: the kernel's
 // true memory, sk_rmem_alloc). The relay uses it to learn whether a receiver on
-// this host has consumed what was delivered to it.
+// this host has consumed what was delivered to it. Pipes waiting for quota call it
+// every few milliseconds, so the file is read into a pooled buffer and parsed in
+// place: the map is its only allocation.
 func ReceiveQueues() (map[PortPair]int64, error) {
-	b, err := os.ReadFile("/proc/net/sctp/assocs")
+	bp := procBuf.Get().(*[]byte)
+	defer procBuf.Put(bp)
+	b, err := readAll("/proc/net/sctp/assocs", (*bp)[:0])
+	*bp = b[:0]
 	if err != nil {
 		return nil, fmt.Errorf("receive queues: %w", err)
 	}
-	return parseReceiveQueues(string(b))
+	return parseReceiveQueuesBytes(b)
+}
+
+// procBuf holds the buffers ReceiveQueues reads into.
+var procBuf = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+// readAll appends the file's content to b, growing it as needed.
+func readAll(name string, b []byte) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return b, err
+	}
+	defer f.Close()
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := f.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }
 
 func parseReceiveQueues(table string) (map[PortPair]int64, error) {
-	lines := strings.Split(table, "\n")
-	head := strings.Fields(lines[0])
-	rx, lp, rp := indexOf(head, "RX_QUEUE"), indexOf(head, "LPORT"), indexOf(head, "RPORT")
+	return parseReceiveQueuesBytes([]byte(table))
+}
+
+// parseReceiveQueuesBytes parses the table without copying it.
+func parseReceiveQueuesBytes(table []byte) (map[PortPair]int64, error) {
+	head, rest, _ := bytes.Cut(table, []byte("\n"))
+	rx, lp, rp := fieldIndex(head, "RX_QUEUE"), fieldIndex(head, "LPORT"), fieldIndex(head, "RPORT")
 	if rx < 0 || lp < 0 || rp < 0 {
-		return nil, fmt.Errorf("receive queues: unexpected header %q", lines[0])
+		return nil, fmt.Errorf("receive queues: unexpected header %q", head)
 	}
-	out := make(map[PortPair]int64, len(lines))
-	for _, line := range lines[1:] {
-		f := strings.Fields(line)
-		if len(f) <= max(rx, lp, rp) {
-			continue
+	out := make(map[PortPair]int64, bytes.Count(rest, []byte("\n")))
+	cols := [3]int{rx, lp, rp}
+	for len(rest) > 0 {
+		var line []byte
+		line, rest, _ = bytes.Cut(rest, []byte("\n"))
+		f, ok := pick(line, cols)
+		if !ok {
+			continue // a short line: not a row
 		}
-		q, err1 := strconv.ParseInt(f[rx], 10, 64)
-		l, err2 := strconv.ParseUint(f[lp], 10, 16)
-		r, err3 := strconv.ParseUint(f[rp], 10, 16)
-		if err1 != nil || err2 != nil || err3 != nil {
+		q, ok1 := parseUint(f[0], 1<<62)
+		l, ok2 := parseUint(f[1], 65535)
+		r, ok3 := parseUint(f[2], 65535)
+		if !ok1 || !ok2 || !ok3 {
 			return nil, fmt.Errorf("receive queues: bad row %q", line)
 		}
-		out[PortPair{uint16(l), uint16(r)}] += q
+		out[PortPair{uint16(l), uint16(r)}] += int64(q)
 	}
 	return out, nil
+}
+
+// pick returns the whitespace-separated fields of line at the positions cols, in
+// one pass; false if line has fewer fields.
+func pick(line []byte, cols [3]int) (out [3][]byte, ok bool) {
+	last := max(cols[0], cols[1], cols[2])
+	for n := 0; n <= last; n++ {
+		f, tail, found := nextField(line)
+		if !found {
+			return out, false
+		}
+		for k, c := range cols {
+			if c == n {
+				out[k] = f
+			}
+		}
+		line = tail
+	}
+	return out, true
+}
+
+// nextField splits the first whitespace-separated field off line.
+func nextField(line []byte) (f, tail []byte, ok bool) {
+	line = bytes.TrimLeft(line, " \t")
+	if len(line) == 0 {
+		return nil, nil, false
+	}
+	end := bytes.IndexAny(line, " \t")
+	if end < 0 {
+		end = len(line)
+	}
+	return line[:end], line[end:], true
+}
+
+// fieldIndex is the position of the whitespace-separated field name in line, or -1.
+func fieldIndex(line []byte, name string) int {
+	for i := 0; ; i++ {
+		f, tail, ok := nextField(line)
+		if !ok {
+			return -1
+		}
+		if string(f) == name {
+			return i
+		}
+		line = tail
+	}
+}
+
+// parseUint parses a decimal number up to limit.
+func parseUint(f []byte, limit uint64) (uint64, bool) {
+	if len(f) == 0 {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range f {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+		if v > limit {
+			return 0, false
+		}
+	}
+	return v, true
 }

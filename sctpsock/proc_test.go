@@ -1,6 +1,7 @@
 package sctpsock
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -52,5 +53,20 @@ ffff8883 ffff8884 2   1   3  0       4     2304        0     0 12346 40000 9000 
 	}
 	if _, err := parseReceiveQueues(strings.SplitN(table, "\n", 2)[0] + "\nx y z a b c d e NaN f g h i\n"); err == nil {
 		t.Error("a bad row parsed")
+	}
+}
+
+func BenchmarkReceiveQueuesParse(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(" ASSOC     SOCK   STY SST ST HBKT ASSOC-ID TX_QUEUE RX_QUEUE UID INODE LPORT RPORT LADDRS <-> RADDRS HBINT INS OUTS MAXRT T1X T2X RTXC wmema wmemq sndbuf rcvbuf\n")
+	for i := range 200 {
+		fmt.Fprintf(&sb, "ffff8880 ffff8881 0 10 3 0 %d 0 %d 0 1234 %d %d 127.0.0.1 <-> *127.0.0.1 7500 10 10 10 0 0 0 1 0 212992 212992\n", i, i*100, 40000+i, 3868)
+	}
+	table := []byte(sb.String())
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := parseReceiveQueuesBytes(table); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
