@@ -188,12 +188,17 @@ func TestUpstreamUnreachable(t *testing.T) {
 // stream 5 cannot be relayed, so both legs are aborted and the log says why.
 func TestMissingStream(t *testing.T) {
 	aborted := make(chan error, 1)
+	accepted := make(chan struct{})
 	up := startPeer(t, sctpsock.Options{OutStreams: 2, MaxInStreams: 2}, func(c *sctpsock.Conn) {
+		close(accepted)
 		_, err := readEnd(c, 20*time.Second)
 		aborted <- err
 	})
 	g := startGuard(t, relayConfig(up.addr, `streams = 8`))
 	c := dial(t, g.addr, sctpsock.Options{OutStreams: 8, MaxInStreams: 8})
+	// An association aborted while it waits in the peer's accept queue reads as a
+	// plain end once accepted: the ABORT is asserted on an accepted one.
+	waitAccepted(t, accepted)
 	if err := c.WriteMsg(sctpsock.Msg{Data: []byte("x"), Stream: 5}); err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +215,9 @@ func TestMissingStream(t *testing.T) {
 // messages before it were delivered.
 func TestMessageTooLarge(t *testing.T) {
 	got := make(chan int, 4)
+	accepted := make(chan struct{})
 	up := startPeer(t, sctpsock.Options{}, func(c *sctpsock.Conn) {
+		close(accepted)
 		n, err := readEnd(c, 20*time.Second)
 		if errors.Is(err, sctpsock.ErrAborted) {
 			got <- n
@@ -219,6 +226,7 @@ func TestMessageTooLarge(t *testing.T) {
 	})
 	g := startGuard(t, relayConfig(up.addr, `max_message = "64KiB"`))
 	c := dial(t, g.addr, sctpsock.Options{NoDelay: true})
+	waitAccepted(t, accepted)
 	if err := c.WriteMsg(sctpsock.Msg{Data: make([]byte, 64<<10)}); err != nil {
 		t.Fatal(err)
 	}
@@ -232,4 +240,14 @@ func TestMessageTooLarge(t *testing.T) {
 		t.Fatalf("upstream got %d messages then ABORT (ok=%v), want 1 then ABORT", n, ok)
 	}
 	g.waitLog("aborting association", 10*time.Second, "reason", "too_large")
+}
+
+// waitAccepted waits until a test peer has accepted sctpguard's upstream association.
+func waitAccepted(t *testing.T, accepted <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-accepted:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the upstream peer accepted no association within 20s")
+	}
 }
