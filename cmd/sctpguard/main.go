@@ -29,7 +29,7 @@ func commands() []command {
 		{"check", "validate a configuration file and audit the kernel", checkCmd},
 		{"status", "show every association of the running daemon", statusCmd},
 		{"reload", "make the running daemon re-read its configuration", reloadCmd},
-		{"calibrate", "measure this kernel's memory per message and print the cost line", calibrateCmd},
+		{"calibrate", "measure this kernel's memory per message and print the cost block", calibrateCmd},
 		{"version", "print the version", versionCmd},
 	}
 }
