@@ -62,6 +62,8 @@ type readState struct {
 	step       func(fd uintptr) bool
 }
 
+// writeState is the state of one sendmsg, kept so that the poller callback
+// needs no allocation; Conn and Many share it.
 type writeState struct {
 	msg   unix.Msghdr
 	iov   unix.Iovec
@@ -85,7 +87,7 @@ func newConn(fd int, o Options) (*Conn, error) {
 	c.abortOnExit.Store(o.AbortOnExit)
 	c.rd.step = c.readStep
 	c.waitStep = c.pollReadable
-	c.wr.step = c.writeStep
+	c.wr.step = c.wr.sendmsg
 	return c, nil
 }
 
@@ -339,11 +341,14 @@ func (c *Conn) tooLongErr(n int) error {
 		n, sndbuf, unix.EMSGSIZE)
 }
 
-// writeStep is the poller callback for WriteMsg.
-func (c *Conn) writeStep(fd uintptr) bool {
-	w := &c.wr
-	w.iov.Base = &w.data[0]
-	w.iov.SetLen(len(w.data))
+// sendmsg is the poller callback of a write: it sends w.data with the SCTP_SNDINFO
+// in w.oob and reports whether the write is done (false: wait until writable).
+func (w *writeState) sendmsg(fd uintptr) bool {
+	w.iov = unix.Iovec{}
+	if len(w.data) > 0 {
+		w.iov.Base = &w.data[0]
+		w.iov.SetLen(len(w.data))
+	}
 	w.msg = unix.Msghdr{Iov: &w.iov, Control: &w.oob[0]}
 	w.msg.SetIovlen(1)
 	w.msg.SetControllen(sndInfoSpace)

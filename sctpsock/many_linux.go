@@ -30,18 +30,7 @@ type Many struct {
 	local []netip.AddrPort
 
 	wmu sync.Mutex
-	wr  manyWrite
-}
-
-// manyWrite is the state of one sendmsg, kept so that the poller callback
-// needs no allocation.
-type manyWrite struct {
-	msg   unix.Msghdr
-	iov   unix.Iovec
-	oob   [sndInfoSpace]byte
-	data  []byte
-	errno unix.Errno
-	step  func(fd uintptr) bool
+	wr  writeState
 }
 
 // Errors of a Many; test with errors.Is.
@@ -93,7 +82,7 @@ func openMany(op string, local []netip.AddrPort, o Options, listen bool) (*Many,
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	m := &Many{c: c}
-	m.wr.step = m.writeStep
+	m.wr.step = m.wr.sendmsg
 	if m.local, err = getAddrs(fd, sctp.SCTP_GET_LOCAL_ADDRS); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("%s: local addresses: %w", op, err)
@@ -314,31 +303,6 @@ func (m *Many) errnoErr(op string, id int32, n int, errno unix.Errno) error {
 		return fmt.Errorf("%s: association %d: %w: %w", op, id, ErrNoAssoc, errno)
 	}
 	return fmt.Errorf("association %d: %w", id, m.c.opErr(op, errno))
-}
-
-// writeStep is the poller callback of send.
-func (m *Many) writeStep(fd uintptr) bool {
-	w := &m.wr
-	w.iov = unix.Iovec{}
-	if len(w.data) > 0 {
-		w.iov.Base = &w.data[0]
-		w.iov.SetLen(len(w.data))
-	}
-	w.msg = unix.Msghdr{Iov: &w.iov, Control: &w.oob[0]}
-	w.msg.SetIovlen(1)
-	w.msg.SetControllen(sndInfoSpace)
-	for {
-		_, _, e := unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&w.msg)),
-			unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT)
-		switch e {
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-			return false
-		}
-		w.errno = e
-		return true
-	}
 }
 
 // Status returns SCTP_STATUS of association id.
