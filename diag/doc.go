@@ -16,7 +16,8 @@
 //
 // # What the dump contains
 //
-// Measured on Linux 6.1 (see the tests) and read from net/sctp/diag.c:
+// Measured on Linux 6.1 (see the tests in diag/kerneltest) and read from
+// net/sctp/diag.c:
 //
 //   - A listening socket is one endpoint row, State LISTEN, with the accept
 //     backlog and its limit in RQueue and WQueue.

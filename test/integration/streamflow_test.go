@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sctpguard/sctpguard/admin"
 	"github.com/sctpguard/sctpguard/sctpsock"
 )
 
@@ -368,16 +367,6 @@ func (g *guard) countLogKV(msg string, kv ...string) int {
 func (g *guard) waitLogN(t *testing.T, n int, timeout time.Duration, msg string, kv ...string) time.Duration {
 	t.Helper()
 	return waitFor(t, fmt.Sprintf("log line %q %v (%d)", msg, kv, n), timeout, func() bool { return g.countLogKV(msg, kv...) >= n })
-}
-
-// pathState is the state status shows for the path to addr; "" if not listed.
-func pathState(ps []admin.PathStatus, addr netip.AddrPort) string {
-	for _, p := range ps {
-		if p.Address == addr.String() {
-			return p.State
-		}
-	}
-	return ""
 }
 
 // statusTable is what `sctpguard status` prints.

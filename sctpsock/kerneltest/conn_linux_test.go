@@ -1,4 +1,4 @@
-package sctpsock_test
+package kerneltest
 
 import (
 	"bytes"
@@ -488,15 +488,4 @@ func TestIdleConnsParkOnPoller(t *testing.T) {
 		t.Fatalf("a reader ended early: %v", err)
 	default:
 	}
-}
-
-func ExampleDial() {
-	ctx := context.Background()
-	c, err := sctpsock.Dial(ctx, nil, []netip.AddrPort{netip.MustParseAddrPort("192.0.2.10:3868")},
-		sctpsock.Options{NoDelay: true, InitTimeout: 100 * time.Millisecond})
-	if err != nil {
-		fmt.Println(strings.Contains(err.Error(), "connect 192.0.2.10:3868"))
-		return
-	}
-	defer c.Close()
 }

@@ -1,16 +1,17 @@
-package diag
+package kerneltest
 
 import (
 	"errors"
 	"net/netip"
 	"testing"
 
+	"github.com/sctpguard/sctpguard/diag"
 	"github.com/sctpguard/sctpguard/sctpsock"
 )
 
 // TestLookupFindsEachSide: an exact lookup by addresses returns the same
 // association row as the dump, for the dialing and the accepted side, with the
-// bytes queued unread; an unknown pair is ErrNotFound.
+// bytes queued unread; an unknown pair is diag.ErrNotFound.
 func TestLookupFindsEachSide(t *testing.T) {
 	_, client, server := pair(t, sctpsock.Options{})
 	for range 10 {
@@ -19,7 +20,7 @@ func TestLookupFindsEachSide(t *testing.T) {
 		}
 	}
 	waitAcked(t, inode(t, client))
-	c, err := Open()
+	c, err := diag.Open()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,13 +38,13 @@ func TestLookupFindsEachSide(t *testing.T) {
 		if len(want) != 1 {
 			t.Fatalf("%s side: %d association rows in the dump", side.name, len(want))
 		}
-		if e.Kind != KindAssoc || e.Inode != want[0].Inode || e.RQueue != want[0].RQueue || e.Mem == nil {
+		if e.Kind != diag.KindAssoc || e.Inode != want[0].Inode || e.RQueue != want[0].RQueue || e.Mem == nil {
 			t.Errorf("%s side: lookup %+v, dump %+v", side.name, e, want[0])
 		}
 	}
 	local, _ := addrs(t, server)
-	if _, err := c.Lookup(local, netip.MustParseAddrPort("127.0.0.1:9")); !errors.Is(err, ErrNotFound) {
-		t.Errorf("lookup of no association: %v, want ErrNotFound", err)
+	if _, err := c.Lookup(local, netip.MustParseAddrPort("127.0.0.1:9")); !errors.Is(err, diag.ErrNotFound) {
+		t.Errorf("lookup of no association: %v, want diag.ErrNotFound", err)
 	}
 }
 

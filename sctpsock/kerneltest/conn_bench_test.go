@@ -1,4 +1,4 @@
-package sctpsock_test
+package kerneltest
 
 import (
 	"context"

@@ -1,8 +1,7 @@
-package sctpsock_test
+package kerneltest
 
 import (
 	"context"
-	"flag"
 	"net/netip"
 	"os"
 	"syscall"
@@ -14,8 +13,7 @@ import (
 )
 
 // TestMain runs the package's tests in a VM with a real SCTP kernel when
-// this host has none (see test/rig). Fuzzing stays on the host: the parsers
-// need no SCTP, and the VM emulates its CPU about ten times slower.
+// this host has none (see test/rig).
 //
 // With dieEnv set, the test binary is instead a process that dials the
 // address it names, exchanges a message and dies of SIGKILL (see
@@ -23,10 +21,6 @@ import (
 func TestMain(m *testing.M) {
 	if addr := os.Getenv(dieEnv); addr != "" {
 		dialAndDie(addr, os.Getenv(abortOnExitEnv) == "1")
-	}
-	flag.Parse()
-	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
-		os.Exit(m.Run())
 	}
 	os.Exit(rig.Main(m))
 }

@@ -1,4 +1,4 @@
-package kaudit_test
+package kerneltest
 
 import (
 	"os"
@@ -8,6 +8,5 @@ import (
 )
 
 // TestMain runs the package's tests in a VM with a real SCTP kernel when this
-// host has none (see test/rig). Only TestAuditThisKernel needs it; the others
-// read fake /proc and /sys trees from testdata and pass anywhere.
+// host has none (see test/rig).
 func TestMain(m *testing.M) { os.Exit(rig.Main(m)) }
