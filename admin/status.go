@@ -95,6 +95,11 @@ type RelayTotals struct {
 	MsgsToFront     uint64 `json:"msgs_to_front"`
 	BytesToFront    uint64 `json:"bytes_to_front"`
 
+	// GateToUpstream and GateToFront are what each direction's consumer gate
+	// sees of its consumer (the upstream peer, the application): see GateStatus.
+	GateToUpstream GateStatus `json:"gate_to_upstream"`
+	GateToFront    GateStatus `json:"gate_to_front"`
+
 	// Blocked is the time writers spent blocked on the quota.
 	Blocked time.Duration `json:"blocked_ns"`
 	// PathEvents counts path state changes on either leg.
@@ -140,6 +145,11 @@ type AssocStatus struct {
 	PeerRwndUpstream uint32 `json:"peer_rwnd_upstream"`
 	PeerRwndFront    uint32 `json:"peer_rwnd_front"`
 
+	// GateToUpstream and GateToFront are what each direction's consumer gate
+	// sees of its consumer (the upstream peer, the application): see GateStatus.
+	GateToUpstream GateStatus `json:"gate_to_upstream"`
+	GateToFront    GateStatus `json:"gate_to_front"`
+
 	// Blocked is the time writers spent blocked on the quota.
 	Blocked time.Duration `json:"blocked_ns"`
 	Age     time.Duration `json:"age_ns"`
@@ -151,6 +161,25 @@ type AssocStatus struct {
 	// PathEvents counts the path state changes (SCTP_PEER_ADDR_CHANGE) both
 	// legs reported since the association began.
 	PathEvents uint64 `json:"path_events"`
+}
+
+// GateStatus is what a direction's consumer gate sees of the consumer: how much it
+// holds unread, read from where, and the probes a stale window took.
+type GateStatus struct {
+	// Source is what Unread is read from: "queue" (the consumer's own receive
+	// queue, on this host and namespace) or "window" (its receive window,
+	// wherever it is).
+	Source string `json:"source"`
+	// Unread is the payload the consumer holds unread or not yet acknowledged,
+	// at the gate's last reading. A consumer whose window does not shrink with
+	// its queue (not Linux) shows 0 here while it holds messages.
+	Unread int64 `json:"unread"`
+	// Window is the receive window the consumer offers with nothing unread.
+	Window uint32 `json:"window"`
+	// Held is the number of messages whose charge the gate holds.
+	Held int `json:"held_msgs"`
+	// Probes counts messages sent beyond the quota to learn a stale window.
+	Probes uint64 `json:"probes"`
 }
 
 // PathStatus is one path of an association: a peer address and its state,

@@ -68,6 +68,8 @@ func (a *association) run(ctx context.Context) {
 	wg.Wait()
 	a.front.Close()
 	a.up.Close()
+	a.toUp.gate.Close()
+	a.toFront.gate.Close()
 	for _, acct := range a.accts {
 		acct.Close()
 	}
@@ -109,17 +111,13 @@ func (a *association) pipeEnded(p *pipe, err error) {
 // flushWait bounds how long flush waits for the peer's acknowledgement.
 const flushWait = 2 * time.Second
 
-// flush waits until the kernel holds no unacknowledged or unsent chunk of what p
-// wrote, at most flushWait; it returns at once when p's destination is gone.
+// flush waits until the kernel holds no unsent or unacknowledged message of what
+// p wrote, at most flushWait; it returns at once when p's destination is gone.
 func (a *association) flush(p *pipe) {
 	deadline := time.Now().Add(flushWait)
-	for {
-		st, err := p.dst.Status()
-		if err != nil || int(st.Unacked)+int(st.Pending) == 0 {
-			return
-		}
+	for !p.gate.Flushed() {
 		if time.Now().After(deadline) {
-			a.log.Debug("flush before abort: still unacknowledged", "leg", p.dstLeg(), "unacked", st.Unacked, "pending", st.Pending)
+			a.log.Debug("flush before abort: still unacknowledged", "leg", p.dstLeg())
 			return
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -174,11 +172,7 @@ func (a *association) setReasonForce(r string) {
 // notify handles an event read on one leg. The end of the leg's association is
 // returned as an error: the socket that sent SHUTDOWN is never marked readable
 // again once the SHUTDOWN completes, so the event is what ends its pipe.
-func (a *association) notify(leg string, n *sctpsock.Notification, peerOut *inflight) error {
-	if n.Type == sctpsock.NotifySenderDry {
-		peerOut.senderDry()
-		return nil
-	}
+func (a *association) notify(leg string, n *sctpsock.Notification) error {
 	if n.PeerAddrChange != nil {
 		a.pathEvent(leg, n.PeerAddrChange)
 		return nil

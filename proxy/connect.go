@@ -89,10 +89,8 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front leg, id uint6
 	}
 	a.toUp = r.newPipe(a, toUpstream, front, up, ust.OutStreams, ust.FragmentationPoint, a.accts[0])
 	a.toFront = r.newPipe(a, toFront, up, front, fst.OutStreams, fst.FragmentationPoint, a.accts[1])
-	a.toUp.held.receiver = localReceiver(up)
-	a.toFront.held.receiver = localReceiver(front)
-	a.toUp.onNotify = func(n *sctpsock.Notification) error { return a.notify("front", n, a.toFront.held) }
-	a.toFront.onNotify = func(n *sctpsock.Notification) error { return a.notify("upstream", n, a.toUp.held) }
+	a.toUp.onNotify = func(n *sctpsock.Notification) error { return a.notify("front", n) }
+	a.toFront.onNotify = func(n *sctpsock.Notification) error { return a.notify("upstream", n) }
 	return a, nil
 }
 
@@ -131,7 +129,8 @@ func (r *Relay) openAccounts(a *association, cfg *config.Relay) error {
 }
 
 func (r *Relay) newPipe(a *association, dir string, src, dst leg, dstStreams uint16, frag uint32, acct *quota.Account) *pipe {
-	return &pipe{dir: dir, src: src, dst: dst, dstStreams: dstStreams, acct: acct, cost: r.cost, held: newInflight(acct, frag)}
+	g := r.obs.Open(acct, consumerOf(dst), frag, localReceiver(dst))
+	return &pipe{dir: dir, src: src, dst: dst, dstStreams: dstStreams, acct: acct, cost: r.cost, gate: g}
 }
 
 func (r *Relay) track(a *association) {

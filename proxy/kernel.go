@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"github.com/sctpguard/sctpguard/diag"
+	"github.com/sctpguard/sctpguard/gate"
 )
 
 // kernelView asks the kernel, through sock_diag, what it holds for each leg of an
@@ -62,4 +63,23 @@ func endsOf(c leg) legEnds {
 		e.peer = p[0]
 	}
 	return e
+}
+
+// consumer is what a pipe's gate samples: the association the pipe writes to.
+type consumer struct{ dst leg }
+
+func consumerOf(dst leg) consumer { return consumer{dst: dst} }
+
+// Sample reads the consumer's window as dst's kernel knows it and what dst's
+// kernel holds of what was written.
+func (c consumer) Sample() (gate.Sample, error) {
+	st, err := c.dst.Status()
+	if err != nil {
+		return gate.Sample{}, err
+	}
+	q, err := c.dst.SendQueued()
+	if err != nil {
+		return gate.Sample{}, err
+	}
+	return gate.Sample{PeerRwnd: st.PeerRwnd, SendQueued: int64(q)}, nil
 }

@@ -18,6 +18,10 @@ type leg interface {
 	Abort() error
 	Close() error
 	Status() (sctpsock.Status, error)
+	// SendQueued is what the kernel holds of the messages written on the
+	// association, unsent or unacknowledged, as it counts them against the send
+	// buffer (payload and buffers).
+	SendQueued() (int, error)
 	Paths() ([]sctpsock.PathInfo, error)
 	LocalAddrs() ([]netip.AddrPort, error)
 	PeerAddrs() ([]netip.AddrPort, error)
@@ -29,8 +33,3 @@ type leg interface {
 }
 
 var _ leg = (*sctpsock.Conn)(nil)
-
-// statuser is what inflight asks of the leg it writes to.
-type statuser interface {
-	Status() (sctpsock.Status, error)
-}

@@ -25,13 +25,6 @@ func (r *Relay) retire() int {
 	return len(assocs)
 }
 
-// abortAll aborts every association of the relay.
-func (r *Relay) abortAll() {
-	for _, a := range r.snapshot() {
-		a.abort(endDrain, nil)
-	}
-}
-
 // count is the number of associations the relay holds.
 func (r *Relay) count() int {
 	r.mu.Lock()

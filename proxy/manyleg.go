@@ -29,6 +29,7 @@ type manyLeg struct {
 	ready  chan struct{} // something was queued, or the leg closed
 	end    error         // how the association ended, once the reader saw it
 	closed atomic.Bool
+	ends   legEnds // names the association to sock_diag; guarded by s.kernelMu
 }
 
 // queued is a message (or notification) waiting in a leg, or the error that ends it.
@@ -95,6 +96,10 @@ func (l *manyLeg) abortErr() error {
 	}
 	return l.end
 }
+
+// SendQueued is what the kernel holds of what was written on the association,
+// unsent or unacknowledged.
+func (l *manyLeg) SendQueued() (int, error) { return l.s.sendQueued(l.id, &l.ends) }
 
 func (l *manyLeg) queuedCost() int64 {
 	l.mu.Lock()

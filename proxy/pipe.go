@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sctpguard/sctpguard/gate"
 	"github.com/sctpguard/sctpguard/quota"
 	"github.com/sctpguard/sctpguard/sctpsock"
 )
@@ -27,7 +28,7 @@ type pipe struct {
 	dstStreams uint16 // outbound streams dst negotiated; a message on a higher stream cannot be relayed
 	acct       *quota.Account
 	cost       quota.CostModel
-	held       *inflight                          // charges the kernel of dst still holds
+	gate       *gate.Gate                         // releases the charges once dst's kernel and consumer let go
 	onNotify   func(*sctpsock.Notification) error // an error ends the pipe
 	srcBuf     srcBuffer                          // src's receive buffer, held at its queue while a charge waits
 	ahead      backlog                            // messages read from src while a charge waited, not yet relayed
@@ -37,6 +38,8 @@ type pipe struct {
 
 	msgs, bytes   atomic.Uint64
 	undeliverable atomic.Uint64 // messages read after dst had shut down
+	probes        atomic.Uint64 // messages sent beyond the quota to probe a stale window
+	stalled       time.Time     // when the charges began to wait; zero while they fit
 }
 
 // between runs f while the pipe is not relaying a message.
@@ -49,7 +52,6 @@ func (p *pipe) between(f func()) {
 // run relays until src ends (io.EOF), an error, or the association is closed. While
 // src has nothing to read the pipe holds no buffer.
 func (p *pipe) run(ctx context.Context) error {
-	p.held.learnWindow(p.dst)
 	for {
 		if err := p.src.WaitReadable(); err != nil {
 			return &legError{leg: p.srcLeg(), op: "read", err: err}
@@ -125,28 +127,26 @@ func (p *pipe) relay(ctx context.Context, m sctpsock.Msg, b **[]byte) error {
 	if m.Stream >= p.dstStreams {
 		return &streamError{dir: p.dir, stream: m.Stream, have: p.dstStreams}
 	}
-	cost := p.cost.Chunked(len(m.Data), p.held.frag)
+	cost := p.cost.Chunked(len(m.Data), p.gate.Frag())
 	ok, err := p.acct.TryCharge(cost)
-	if !ok && err == nil && p.held.settleQuick(p.dst) > 0 {
-		// What the kernel has let go since the last question may make room: ask
-		// before waiting, and before competing with other associations for
-		// what is beyond this one's reserve.
-		ok, err = p.acct.TryCharge(cost)
-	}
 	if err != nil {
 		return chargeErr(cost, err)
 	}
-	if !ok {
+	probe := false
+	if ok {
+		p.stalled = time.Time{}
+	} else {
 		// m.Data is in *b or in the backlog, which readAhead appends to.
 		m.Data = bytes.Clone(m.Data)
 		if *b != nil {
 			putScratch(*b)
 			*b = nil
 		}
-		if err := p.wait(ctx, cost, 2*(min(len(m.Data), 64<<10)+rxCountedPerChunk)); err != nil {
+		if probe, err = p.wait(ctx, cost, 2*(min(len(m.Data), 64<<10)+sctpsock.RecvQueuedPerChunk)); err != nil {
 			return err
 		}
 	}
+	m.SackImmediately = probe
 	if err := p.dst.WriteMsg(m); err != nil {
 		p.acct.Release(cost)
 		if errors.Is(err, sctpsock.ErrShutdown) {
@@ -158,13 +158,23 @@ func (p *pipe) relay(ctx context.Context, m sctpsock.Msg, b **[]byte) error {
 		}
 		return &legError{leg: p.dstLeg(), op: "write", err: err}
 	}
-	p.held.push(cost, len(m.Data))
-	p.msgs.Add(1)
-	p.bytes.Add(uint64(len(m.Data)))
+	p.sent(cost, len(m.Data), probe)
 	if p.srcBuf.frozen && 2*p.acct.Used() <= p.acct.Limit() {
 		p.srcBuf.thaw(p.src) // the consumer is catching up: let the producer in again
 	}
 	return nil
+}
+
+// sent hands a written message to the gate and counts it.
+func (p *pipe) sent(cost int64, n int, probe bool) {
+	if probe {
+		p.gate.Probed(cost, n)
+		p.probes.Add(1)
+	} else {
+		p.gate.Sent(cost, n)
+	}
+	p.msgs.Add(1)
+	p.bytes.Add(uint64(n))
 }
 
 // readAheadFrom is the least src must have queued, as the kernel counts it, for
@@ -216,38 +226,79 @@ func (p *pipe) readAhead() {
 // wait in between, for the same reason.
 const freezeAfter = 100 * time.Millisecond
 
-// wait blocks until cost fits the account. While it waits it asks the kernel what it
-// still holds of earlier messages, so acknowledged ones give their charge back, and
-// checks that src is still there. Once it has waited freezeAfter it reads src's queue
-// ahead and holds src's receive buffer at what is left queued and margin, so that the
-// producer is stopped by SCTP's window instead of filling the queue (see srcBuffer),
-// until relay finds the account half empty again.
-func (p *pipe) wait(ctx context.Context, cost int64, margin int) error {
-	start := time.Now()
-	wait := settleEvery
+// Bounds of the step a waiting charge rechecks its source at (aborted, frozen,
+// probe due): the gate's observer releases charges whenever the kernel lets go,
+// and a release wakes the charge at once, so the step only paces those checks.
+const (
+	waitStepFirst = 2 * time.Millisecond
+	waitStepMax   = 32 * time.Millisecond
+)
+
+// wait blocks until cost fits the account, or until the gate says the waiting
+// message should go as a probe of a stale window (probe true: the cost is then
+// charged beyond the quota). While it waits it checks that src is still there
+// and that dst can still take the message. Once it has waited freezeAfter it
+// reads src's queue ahead and holds src's receive buffer at what is left queued
+// and margin, so that the producer is stopped by SCTP's window instead of filling
+// the queue (see srcBuffer), until relay finds the account half empty again.
+func (p *pipe) wait(ctx context.Context, cost int64, margin int) (probe bool, err error) {
+	p.gate.Wait()
+	defer p.gate.Resume()
+	if p.stalled.IsZero() {
+		p.stalled = time.Now() // kept across the waits a probe ends
+	}
+	step := waitStepFirst
 	for {
-		err := chargeWithin(ctx, p.acct, cost, wait)
+		err := chargeWithin(ctx, p.acct, cost, step)
 		if err == nil {
-			return nil
+			p.stalled = time.Time{}
+			return false, nil
 		}
 		if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
-			return chargeErr(cost, err)
+			return false, chargeErr(cost, err)
 		}
-		if err := aborted(p.src); err != nil {
-			// src is not read while the pipe waits, so its ABORT is seen here; a
-			// flood whose producer gave up must not hold its quota forever.
-			return &legError{leg: p.srcLeg(), op: "read", err: fmt.Errorf("aborted while waiting for quota: %w", errors.Join(sctpsock.ErrAborted, err))}
+		if err := p.stillRelaying(); err != nil {
+			return false, err
 		}
-		if !p.srcBuf.frozen && time.Since(start) >= freezeAfter {
+		if !p.srcBuf.frozen && time.Since(p.stalled) >= freezeAfter {
 			p.readAhead()
 			p.srcBuf.freeze(p.src, margin)
 		}
-		if p.held.settle(p.dst, nil, 0) > 0 {
-			wait = settleEvery
-		} else {
-			wait = min(2*wait, settleAtMost)
+		if p.gate.ProbeDue(cost) {
+			return true, p.acct.Overdraw(cost)
 		}
+		step = min(2*step, waitStepMax)
 	}
+}
+
+// stillRelaying returns why a waiting message can no longer be relayed: src was
+// aborted (a flood whose producer gave up must not hold its quota forever; src
+// is not read while the pipe waits, so its ABORT is seen here or in what reading
+// ahead stopped at), or dst's association is over, so the charges it holds will
+// never be released by its kernel.
+func (p *pipe) stillRelaying() error {
+	if err := aborted(p.src); err != nil {
+		return &legError{leg: p.srcLeg(), op: "read", err: fmt.Errorf("aborted while waiting for quota: %w", errors.Join(sctpsock.ErrAborted, err))}
+	}
+	if err := p.ahead.err; err != nil && errors.Is(err, sctpsock.ErrAborted) {
+		return err
+	}
+	if _, err := p.dst.Status(); err != nil {
+		p.undeliverable.Add(1)
+		return &legError{leg: p.dstLeg(), op: "write", err: fmt.Errorf("association ended while a message waited for quota: %w", errors.Join(sctpsock.ErrShutdown, err))}
+	}
+	return nil
+}
+
+// chargeWithin charges cost, waiting at most wait (the caller then checks its
+// source and the gate, and retries).
+func chargeWithin(ctx context.Context, acct *quota.Account, cost int64, wait time.Duration) error {
+	if ok, err := acct.TryCharge(cost); ok || err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	return acct.Charge(cctx, cost)
 }
 
 func chargeErr(cost int64, err error) error {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/sctpguard/sctpguard/config"
+	"github.com/sctpguard/sctpguard/gate"
 	"github.com/sctpguard/sctpguard/quota"
 	"github.com/sctpguard/sctpguard/sctpsock"
 )
@@ -24,6 +24,7 @@ type Relay struct {
 	cfg    atomic.Pointer[config.Relay]
 	log    hclog.Logger
 	cost   quota.CostModel
+	obs    *gate.Observer // the process's: releases every association's charges
 	budget *quota.Budget // the relay's socket level; its parent is the global budget
 	ln     *sctpsock.Listener
 	shared *sharedSocket // the front socket for listen_style one_to_many; ln is then nil
@@ -37,10 +38,11 @@ type Relay struct {
 	totals   totals
 }
 
-func newRelay(cfg config.Relay, global *quota.Budget, cost quota.CostModel, log hclog.Logger) *Relay {
+func newRelay(cfg config.Relay, global *quota.Budget, cost quota.CostModel, obs *gate.Observer, log hclog.Logger) *Relay {
 	r := &Relay{
 		log:     log.Named(cfg.Name),
 		cost:    cost,
+		obs:     obs,
 		budget:  quota.NewBudget(cfg.Name, cfg.Quota.Socket, global),
 		assocs:  make(map[uint64]*association),
 		dialing: make(chan struct{}, maxDialing),
@@ -79,9 +81,10 @@ func (r *Relay) frontOptions(cfg *config.Relay) sctpsock.Options {
 	}
 }
 
-// relayEvents are the notifications a relay's sockets subscribe to: the defaults,
-// and SENDER_DRY, which tells a pipe the kernel has let go of everything it wrote.
-var relayEvents = append(slices.Clone(sctpsock.DefaultEvents), sctpsock.NotifySenderDry)
+// relayEvents are the notifications a relay's sockets subscribe to: the defaults.
+// Not SENDER_DRY: the gate's observer samples the send queue, and reading an
+// event after every burst would cost the other pipe a read per burst.
+var relayEvents = sctpsock.DefaultEvents
 
 // Addrs are the addresses the relay listens on (with the port the kernel chose for 0).
 func (r *Relay) Addrs() []netip.AddrPort {
@@ -94,14 +97,8 @@ func (r *Relay) Addrs() []netip.AddrPort {
 // serve accepts associations until the listener is closed, then waits for every
 // association to end (by itself, by drain, or by abort when ctx ends).
 func (r *Relay) serve(ctx context.Context) {
-	sctx, stop := context.WithCancel(ctx)
-	var settler sync.WaitGroup
-	settler.Add(1)
-	go func() { defer settler.Done(); r.settleLoop(sctx) }()
 	r.acceptLoop(ctx)
 	r.wg.Wait()
-	stop()
-	settler.Wait()
 	r.closeShared()
 }
 
@@ -123,58 +120,6 @@ func (r *Relay) acceptLoop(ctx context.Context) {
 		r.wg.Add(1)
 		go r.handle(ctx, front)
 	}
-}
-
-// settleInterval is how often a relay asks the kernel whether local receivers have
-// consumed what was delivered to them, for pipes that are not themselves waiting.
-const settleInterval = 50 * time.Millisecond
-
-// settleLoop releases, for every association, the charges of messages that local
-// receivers have read since. A pipe waiting on its quota settles itself; this loop
-// covers idle pipes, whose charges would otherwise stay held and crowd the shared
-// budgets. /proc is read once per round for all associations.
-func (r *Relay) settleLoop(ctx context.Context) {
-	t := time.NewTicker(settleInterval)
-	defer t.Stop()
-	for round := 1; ; round++ {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		pipes := r.localPipes(round%20 == 0) // light pipes too, once a second
-		if len(pipes) == 0 {
-			continue
-		}
-		marks := make([]uint64, len(pipes))
-		for i, p := range pipes {
-			marks[i] = p.held.mark()
-		}
-		rxq, err := sctpsock.ReceiveQueues()
-		if err != nil {
-			continue
-		}
-		for i, p := range pipes {
-			p.held.settle(p.dst, rxq, marks[i])
-		}
-	}
-}
-
-// localPipes are the pipes holding a large share of their quota for messages sent to
-// a local receiver: the ones whose stale charges could hold back others. Settling
-// every pipe every round would cost a getsockopt per association per round.
-func (r *Relay) localPipes(all bool) []*pipe {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []*pipe
-	for _, a := range r.assocs {
-		for _, p := range []*pipe{a.toUp, a.toFront} {
-			if p.held.receiver != nil && (p.held.heavy() || all && !p.held.empty()) {
-				out = append(out, p)
-			}
-		}
-	}
-	return out
 }
 
 // close stops accepting; live associations go on until they end or ctx ends.

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/sctpguard/sctpguard/config"
+	"github.com/sctpguard/sctpguard/gate"
 	"github.com/sctpguard/sctpguard/quota"
 )
 
@@ -21,6 +22,7 @@ type Server struct {
 	log     hclog.Logger
 	cost    quota.CostModel
 	global  *quota.Budget
+	obs     *gate.Observer // releases the charges of every association, one goroutine
 
 	mu           sync.Mutex
 	relays       []*Relay // the configured relays, in configuration order
@@ -41,6 +43,7 @@ func NewServer(cfg *config.Config, log hclog.Logger) *Server {
 		log:          log,
 		cost:         cfg.Cost.Model(),
 		global:       quota.NewBudget("global", cfg.Quota.Global, nil),
+		obs:          gate.NewObserver(),
 		drainTimeout: cfg.Shutdown.DrainTimeout,
 	}
 	s.hard, s.abort = context.WithCancel(context.Background())
@@ -51,7 +54,7 @@ func NewServer(cfg *config.Config, log hclog.Logger) *Server {
 }
 
 func (s *Server) newRelay(rc config.Relay) *Relay {
-	return newRelay(rc, s.global, s.cost, s.log)
+	return newRelay(rc, s.global, s.cost, s.obs, s.log)
 }
 
 // Listen opens every relay's listener; on any failure it closes the ones it opened.
@@ -79,6 +82,10 @@ func (s *Server) Relays() []*Relay {
 // association.drain). Associations still open after the drain timeout, or when
 // Abort is called, are aborted. Serve returns once every association has ended.
 func (s *Server) Serve(ctx context.Context) error {
+	octx, stop := context.WithCancel(context.Background())
+	observed := make(chan struct{})
+	go func() { defer close(observed); s.obs.Run(octx) }() // gate-observer: until every association has ended
+	defer func() { stop(); <-observed }()
 	s.mu.Lock()
 	for _, r := range s.relays {
 		s.start(r)

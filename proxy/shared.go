@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/sctpguard/sctpguard/diag"
 	"github.com/sctpguard/sctpguard/quota"
 	"github.com/sctpguard/sctpguard/sctpsock"
 )
@@ -27,6 +28,7 @@ type manySocket interface {
 	PeerAddrs(id int32) ([]netip.AddrPort, error)
 	AssocLocalAddrs(id int32) ([]netip.AddrPort, error)
 	SetPathOptions(id int32, p sctpsock.PathOptions) error
+	Queued() (recv, send int, err error)
 	StopListening() error
 	Close() error
 }
@@ -50,10 +52,13 @@ type sharedSocket struct {
 	budget *quota.Budget  // the relay's; its limit is quota.socket
 	acct   *quota.Account // charged for what the legs' queues hold, on budget
 	assoc  func() int64   // quota.association, as reloads set it
-	settle func()         // releases what the kernel has let go of, while the reader waits
 
 	mu   sync.Mutex
 	legs map[int32]*manyLeg
+
+	kernelMu sync.Mutex
+	kernel   *diag.Conn // per-association send queues; nil until needed or if unavailable
+	noDiag   bool       // sock_diag could not be opened: the socket's queue is used
 
 	acceptMu  sync.Mutex // held while a new association is handed on, and to stop that
 	accepting bool
@@ -73,8 +78,9 @@ type sharedSocket struct {
 // an error that stays (reading cannot resume in the middle of a message) repeats.
 const maxReadFailures = 3
 
-// waitStep is how long the reader waits for room before it settles the pipes'
-// charges and looks again.
+// waitStep is how long the reader waits for room before it looks again: the
+// budget also frees when the gates release the pipes' charges, which does not
+// signal room.
 const waitStep = 10 * time.Millisecond
 
 // newSharedSocket returns the shared socket of a relay whose budget is budget; what
@@ -88,7 +94,6 @@ func newSharedSocket(sock manySocket, budget *quota.Budget, log hclog.Logger) (*
 		sock: sock, budget: budget, acct: acct, log: log,
 		cost:      func() quota.CostModel { return quota.CostModel{} },
 		assoc:     func() int64 { return 0 },
-		settle:    func() {},
 		legs:      make(map[int32]*manyLeg),
 		accepting: true,
 		accepts:   make(chan *manyLeg, 64),
@@ -240,8 +245,7 @@ func (s *sharedSocket) waitRoom(l *manyLeg, cost int64) (bool, error) {
 		select {
 		case <-s.room:
 		case <-t.C:
-			s.settle()
-			t.Reset(waitStep)
+			t.Reset(waitStep) // the gate's observer released what the kernel let go of
 		case <-s.closing:
 			return false, nil
 		}
@@ -263,6 +267,50 @@ func (s *sharedSocket) taken(cost int64) {
 }
 
 func (s *sharedSocket) queuedCost() int64 { return s.acct.Used() }
+
+// sendQueued is what the kernel holds of what was written on association id of
+// the socket, unsent or unacknowledged: its row in sock_diag (sndbuf_used). If
+// sock_diag is not available, the whole socket's send queue, which holds the
+// association's charges longer, never shorter.
+func (s *sharedSocket) sendQueued(id int32, ends *legEnds) (int, error) {
+	s.kernelMu.Lock()
+	defer s.kernelMu.Unlock()
+	if s.kernel == nil && !s.noDiag {
+		c, err := diag.Open()
+		s.kernel, s.noDiag = c, err != nil
+	}
+	if s.kernel != nil {
+		if !ends.local.IsValid() {
+			if err := s.endsOf(id, ends); err != nil {
+				return 0, err
+			}
+		}
+		e, err := s.kernel.Lookup(ends.local, ends.peer)
+		if err != nil {
+			return 0, err
+		}
+		return int(e.WQueue), nil
+	}
+	_, send, err := s.sock.Queued()
+	return send, err
+}
+
+// endsOf finds the addresses that name association id to sock_diag.
+func (s *sharedSocket) endsOf(id int32, ends *legEnds) error {
+	local, err := s.sock.AssocLocalAddrs(id)
+	if err != nil {
+		return err
+	}
+	peer, err := s.sock.PeerAddrs(id)
+	if err != nil {
+		return err
+	}
+	if len(local) == 0 || len(peer) == 0 {
+		return fmt.Errorf("association %d: no addresses", id)
+	}
+	ends.local, ends.peer = local[0], peer[0]
+	return nil
+}
 
 // forget drops a leg that was closed.
 func (s *sharedSocket) forget(l *manyLeg) {
@@ -337,6 +385,12 @@ func (s *sharedSocket) close() error {
 	err := s.sock.Close()
 	<-s.done
 	s.acct.Close()
+	s.kernelMu.Lock()
+	if s.kernel != nil {
+		s.kernel.Close()
+		s.kernel = nil
+	}
+	s.kernelMu.Unlock()
 	return err
 }
 

@@ -62,6 +62,7 @@ func (f *fakeMany) AssocLocalAddrs(int32) ([]netip.AddrPort, error) {
 	return nil, nil
 }
 func (f *fakeMany) SetPathOptions(int32, sctpsock.PathOptions) error { return nil }
+func (f *fakeMany) Queued() (int, int, error)                        { return 0, 0, nil }
 func (f *fakeMany) StopListening() error                             { return nil }
 func (f *fakeMany) Close() error {
 	f.once.Do(func() { close(f.closed) })
@@ -306,7 +307,7 @@ func TestSharedShutdownComplete(t *testing.T) {
 		t.Fatal("a graceful end counted as abort")
 	}
 	a := association{log: hclog.NewNullLogger()}
-	if err := a.notify("front", m.Notification, nil); !errors.Is(err, io.EOF) {
+	if err := a.notify("front", m.Notification); !errors.Is(err, io.EOF) {
 		t.Fatalf("the pipe would end with %v, want io.EOF", err)
 	}
 }

@@ -29,7 +29,6 @@ func (r *Relay) listenShared(cfg *config.Relay) error {
 	}
 	s.cost = func() quota.CostModel { return r.cost }
 	s.assoc = func() int64 { return r.cfg.Load().Quota.Association }
-	s.settle = r.settleAll
 	r.shared = s
 	s.start()
 	sndbuf, rcvbuf, _ := m.Buffers()
@@ -100,31 +99,6 @@ func (r *Relay) closeShared() {
 	}
 	if err := r.shared.close(); err != nil && !closedErr(err) {
 		r.log.Warn("close shared socket", "error", err)
-	}
-}
-
-// settleAll releases the charges of every pipe of the relay for what the kernel has
-// let go of: the shared socket's reader calls it while it waits for room, since the
-// SENDER_DRY events that would release them wait in the socket behind the message it
-// holds.
-func (r *Relay) settleAll() {
-	var pipes []*pipe
-	for _, a := range r.snapshot() {
-		pipes = append(pipes, a.toUp, a.toFront)
-	}
-	marks := make([]uint64, len(pipes))
-	for i, p := range pipes {
-		marks[i] = p.held.mark()
-	}
-	var rxq map[sctpsock.PortPair]int64
-	for i, p := range pipes {
-		if p.held.receiver != nil && rxq == nil {
-			var err error
-			if rxq, err = sctpsock.ReceiveQueues(); err != nil {
-				return
-			}
-		}
-		p.held.settle(p.dst, rxq, marks[i])
 	}
 }
 

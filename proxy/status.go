@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sctpguard/sctpguard/admin"
+	"github.com/sctpguard/sctpguard/gate"
 )
 
 // Status is a snapshot of every relay and association, for the admin API.
@@ -65,6 +66,7 @@ func (a *association) status(kernel *kernelView) admin.AssocStatus {
 		Blocked: a.blocked(),
 		Age:     time.Since(a.started).Round(time.Millisecond),
 	}
+	st.GateToUpstream, st.GateToFront = gateStatus(a.toUp.gate), gateStatus(a.toFront.gate)
 	if l, ok := a.front.(*manyLeg); ok {
 		st.QueuedToUpstream = l.queuedCost()
 		st.HeldToUpstream += st.QueuedToUpstream
@@ -102,4 +104,9 @@ func stringsOf[T fmt.Stringer](xs []T) []string {
 		out[i] = x.String()
 	}
 	return out
+}
+
+func gateStatus(g *gate.Gate) admin.GateStatus {
+	s := g.Status()
+	return admin.GateStatus{Source: s.Source, Unread: s.Unread, Window: s.Window, Held: s.Held, Probes: s.Probes}
 }

@@ -443,3 +443,27 @@ func (a *Account) TryCharge(cost int64) (bool, error) {
 	}
 	return a.tryCharge(cost), nil
 }
+
+// Overdraw charges cost at once, beyond the account's limit and the levels'
+// limits if need be, and fails only with ErrClosed. It is for a charge that must
+// not wait and whose excess the caller bounds: the consumer gate sends a waiting
+// message as a probe to learn whether its consumer has read what it holds (see
+// package gate), and charges it here. While the account is over its limit, no
+// other charge of it fits.
+func (a *Account) Overdraw(cost int64) error {
+	if cost <= 0 {
+		checkCost(cost)
+		return nil
+	}
+	a.t.mu.Lock()
+	defer a.t.mu.Unlock()
+	if a.closed {
+		return ErrClosed
+	}
+	a.addUsed(cost)
+	if need := a.used - a.hold; need > 0 {
+		a.hold += need
+		a.b.addUsed(need, nil)
+	}
+	return nil
+}

@@ -405,3 +405,36 @@ func TestTryCharge(t *testing.T) {
 		t.Fatalf("TryCharge after Close = %v; want ErrClosed", err)
 	}
 }
+
+// An overdraft is charged at every level beyond the limits, blocks ordinary
+// charges until it is released, and is released like any charge.
+func TestOverdraw(t *testing.T) {
+	global := NewBudget("global", 1000, nil)
+	acct, err := global.Open(500, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := acct.TryCharge(400); !ok {
+		t.Fatal("400 of 500 refused")
+	}
+	if err := acct.Overdraw(300); err != nil {
+		t.Fatal(err)
+	}
+	if got := acct.Used(); got != 700 {
+		t.Errorf("used = %d, want 700", got)
+	}
+	if got := global.Used(); got != 700 {
+		t.Errorf("global used = %d, want 700", got)
+	}
+	if ok, _ := acct.TryCharge(1); ok {
+		t.Error("a charge fit an overdrawn account")
+	}
+	acct.Release(700)
+	if got := global.Used(); got != 0 {
+		t.Errorf("global used after release = %d, want 0", got)
+	}
+	acct.Close()
+	if err := acct.Overdraw(1); !errors.Is(err, ErrClosed) {
+		t.Errorf("Overdraw after Close = %v, want ErrClosed", err)
+	}
+}

@@ -311,11 +311,7 @@ func (c *Conn) WriteMsg(m Msg) error {
 	}
 	w := &c.wr
 	w.data, w.errno = m.Data, 0
-	var flags uint16
-	if m.Unordered {
-		flags = sctpUnordered
-	}
-	putSndInfo(w.oob[:], m.Stream, flags, m.PPID)
+	putSndInfo(w.oob[:], m.Stream, sndFlags(m), m.PPID)
 	err := c.rc.Write(w.step)
 	w.data = nil
 	if err != nil {
@@ -391,6 +387,32 @@ func (c *Conn) Status() (Status, error) {
 		return Status{}, c.opErr("status", serr)
 	}
 	return s, nil
+}
+
+// Queued reports what the socket's queues hold as the kernel counts them
+// (SO_MEMINFO): received and unread (sk_rmem_alloc), and written and not yet let
+// go, unsent or unacknowledged (sk_wmem_queued: payload and buffers, the
+// association's sndbuf_used on a one-to-one socket).
+func (c *Conn) Queued() (recv, send int, err error) {
+	var mem [unix.SK_MEMINFO_VARS]uint32
+	var merr error
+	if cerr := c.rc.Control(func(fd uintptr) {
+		n := uint32(unsafe.Sizeof(mem))
+		merr = getsockopt(int(fd), unix.SOL_SOCKET, unix.SO_MEMINFO, unsafe.Pointer(&mem), &n)
+	}); cerr != nil {
+		return 0, 0, c.opErr("meminfo", cerr)
+	}
+	if merr != nil {
+		return 0, 0, c.opErr("meminfo", merr)
+	}
+	return int(mem[unix.SK_MEMINFO_RMEM_ALLOC]), int(mem[unix.SK_MEMINFO_WMEM_QUEUED]), nil
+}
+
+// SendQueued is what the kernel holds of the messages written on the
+// association, unsent or unacknowledged: Queued's send.
+func (c *Conn) SendQueued() (int, error) {
+	_, send, err := c.Queued()
+	return send, err
 }
 
 // LocalAddrs returns the association's local addresses.

@@ -236,11 +236,7 @@ func (m *Many) WriteMsg(id int32, msg Msg) error {
 	if len(msg.Data) == 0 {
 		return errors.New("write: SCTP has no empty messages")
 	}
-	var flags uint16
-	if msg.Unordered {
-		flags = sctpUnordered
-	}
-	return m.send("write", id, msg.Data, msg.Stream, flags, msg.PPID)
+	return m.send("write", id, msg.Data, msg.Stream, sndFlags(msg), msg.PPID)
 }
 
 // Shutdown starts the graceful end of association id (sendmsg with SCTP_EOF):
@@ -417,20 +413,7 @@ func (m *Many) Buffers() (snd, rcv int, err error) {
 // (SO_MEMINFO): received and unread (sk_rmem_alloc) and queued to send
 // (sk_wmem_queued), summed over all its associations when
 // net.sctp.rcvbuf_policy and sndbuf_policy are 0.
-func (m *Many) Queued() (recv, send int, err error) {
-	var mem [unix.SK_MEMINFO_VARS]uint32
-	var merr error
-	if cerr := m.c.rc.Control(func(fd uintptr) {
-		n := uint32(unsafe.Sizeof(mem))
-		merr = getsockopt(int(fd), unix.SOL_SOCKET, unix.SO_MEMINFO, unsafe.Pointer(&mem), &n)
-	}); cerr != nil {
-		return 0, 0, m.c.opErr("meminfo", cerr)
-	}
-	if merr != nil {
-		return 0, 0, m.c.opErr("meminfo", merr)
-	}
-	return int(mem[unix.SK_MEMINFO_RMEM_ALLOC]), int(mem[unix.SK_MEMINFO_WMEM_QUEUED]), nil
-}
+func (m *Many) Queued() (recv, send int, err error) { return m.c.Queued() }
 
 // Close closes the socket: the kernel ends every association on it, with
 // SHUTDOWN, or with ABORT under Options.AbortOnExit or where data was left

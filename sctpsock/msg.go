@@ -120,6 +120,11 @@ type Msg struct {
 	PPID uint32
 	// Unordered is the U bit: deliver without regard to stream order.
 	Unordered bool
+	// SackImmediately, on a write, asks the receiver to acknowledge the message
+	// at once (the I bit of RFC 7053, SCTP_SACK_IMMEDIATELY) instead of after its
+	// delayed-SACK timer: the SACK carries the receiver's current window. Reads
+	// leave it false; it is not part of the message.
+	SackImmediately bool
 	// AssocID is the association the message or notification belongs to, as
 	// the kernel names it (SCTP_RCVINFO rcv_assoc_id, or the notification's
 	// assoc id field): what tells the associations of a one-to-many socket

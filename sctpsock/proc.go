@@ -49,6 +49,15 @@ func indexOf(s []string, v string) int {
 	return -1
 }
 
+// RecvQueuedPerChunk is a lower bound of what Linux counts in a receiving
+// socket's queue (RX_QUEUE in /proc/net/sctp/assocs, sk_rmem_alloc) per DATA
+// chunk beyond its payload: sctp_ulpevent_make_rcvmsg charges skb->len and
+// sizeof(struct sk_buff), 232 bytes on Linux 6.1 x86-64, while the chunk really
+// holds ~1.6 KB for a 1-byte message. So a queue's bytes are not its true cost:
+// they tell how many messages are still queued, and a lower bound makes that
+// count come out high, never low.
+const RecvQueuedPerChunk = 224
+
 // PortPair names an association on this host by its local and remote ports.
 type PortPair struct{ Local, Remote uint16 }
 

@@ -14,13 +14,14 @@ const (
 	afInet  = 2  // AF_INET
 	afInet6 = 10 // AF_INET6
 
-	ipprotoSCTP   = 132   // IPPROTO_SCTP, also SOL_SCTP
-	cmsgSndInfo   = 2     // SCTP_SNDINFO
-	cmsgRcvInfo   = 3     // SCTP_RCVINFO
-	sctpUnordered = 1     // SCTP_UNORDERED
-	sctpAbort     = 4     // SCTP_ABORT (enum sctp_sinfo_flags): send ABORT, end the association
-	sctpEOF       = 0x200 // SCTP_EOF = MSG_FIN: start a graceful SHUTDOWN
-	ssfDataSent   = 1     // SCTP_DATA_SENT (enum sctp_ssf_flags)
+	ipprotoSCTP         = 132   // IPPROTO_SCTP, also SOL_SCTP
+	cmsgSndInfo         = 2     // SCTP_SNDINFO
+	cmsgRcvInfo         = 3     // SCTP_RCVINFO
+	sctpUnordered       = 1     // SCTP_UNORDERED
+	sctpSackImmediately = 8     // SCTP_SACK_IMMEDIATELY (RFC 7053): the receiver SACKs this message at once
+	sctpAbort           = 4     // SCTP_ABORT (enum sctp_sinfo_flags): send ABORT, end the association
+	sctpEOF             = 0x200 // SCTP_EOF = MSG_FIN: start a graceful SHUTDOWN
+	ssfDataSent         = 1     // SCTP_DATA_SENT (enum sctp_ssf_flags)
 
 	sockaddrInetLen  = 16
 	sockaddrInet6Len = 28
@@ -171,4 +172,16 @@ func parseAddrs(b []byte, n int) ([]netip.AddrPort, error) {
 		b = b[size:]
 	}
 	return addrs, nil
+}
+
+// sndFlags are the SCTP_SNDINFO flags that send m as it asks.
+func sndFlags(m Msg) uint16 {
+	var flags uint16
+	if m.Unordered {
+		flags |= sctpUnordered
+	}
+	if m.SackImmediately {
+		flags |= sctpSackImmediately
+	}
+	return flags
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/sctpguard/sctpguard/sctpsock"
 )
 
 // twoHosts is the topology of the multi-homing and fault tests: two network
@@ -225,4 +227,79 @@ func newNetns(t *testing.T) netns.NsHandle {
 
 func ipNet(p netip.Prefix) *net.IPNet {
 	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}
+
+// consumerHost is the topology of the tests whose consumer sits in another network
+// namespace on the same host, as a container does: one veth pair, and the
+// consumer's sockets in its own namespace, invisible to sctpguard's
+// /proc/net/sctp/assocs and sock_diag.
+//
+//	 the test's netns (sctpguard, senders)          netns consumer
+//	┌──────────────────────────────────┐          ┌──────────────────────────┐
+//	│ sender ──lo── sctpguard          │          │          receiver        │
+//	│               10.9.0.1 [sgc0a] ══╪══ veth ══╪═ [sgc0b] 10.9.0.2        │
+//	└──────────────────────────────────┘          └──────────────────────────┘
+type consumerHost struct {
+	t  *testing.T
+	ns netns.NsHandle
+}
+
+var consumerPath = [2]netip.Prefix{netip.MustParsePrefix("10.9.0.1/24"), netip.MustParsePrefix("10.9.0.2/24")}
+
+// newConsumerHost builds the topology; it is torn down when the test ends.
+func newConsumerHost(t *testing.T) *consumerHost {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatal("network namespaces need root: run as root, or in the rig's VM")
+	}
+	h := &consumerHost{t: t, ns: newNetns(t)}
+	here, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		t.Fatalf("netlink: %v", err)
+	}
+	t.Cleanup(here.Close)
+	there, err := netlink.NewHandleAt(h.ns, unix.NETLINK_ROUTE)
+	if err != nil {
+		t.Fatalf("netlink in netns consumer: %v", err)
+	}
+	t.Cleanup(there.Close)
+	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "sgc0a"}, PeerName: "sgc0b", PeerNamespace: netlink.NsFd(int(h.ns))}
+	if err := here.LinkAdd(veth); err != nil {
+		t.Fatalf("add veth: %v", err)
+	}
+	t.Cleanup(func() { here.LinkDel(veth) })
+	for side, nh := range []*netlink.Handle{here, there} {
+		for _, name := range []string{"lo", []string{"sgc0a", "sgc0b"}[side]} {
+			l, err := nh.LinkByName(name)
+			if err != nil {
+				t.Fatalf("link %s: %v", name, err)
+			}
+			if name != "lo" {
+				if err := nh.AddrAdd(l, &netlink.Addr{IPNet: ipNet(consumerPath[side])}); err != nil {
+					t.Fatalf("address %s: %v", name, err)
+				}
+			}
+			if err := nh.LinkSetUp(l); err != nil {
+				t.Fatalf("set up %s: %v", name, err)
+			}
+		}
+	}
+	return h
+}
+
+// startPeer starts a peer listening in the consumer's namespace.
+func (h *consumerHost) startPeer(o sctpsock.Options, serve func(*sctpsock.Conn)) *peer {
+	h.t.Helper()
+	var ln *sctpsock.Listener
+	var err error
+	inNetns(h.t, h.ns, func() {
+		ln, err = sctpsock.Listen([]netip.AddrPort{netip.AddrPortFrom(consumerPath[1].Addr(), 0)}, o)
+	})
+	if err != nil {
+		h.t.Fatalf("listen in netns consumer: %v", err)
+	}
+	p := &peer{ln: ln, addr: ln.Addrs()[0]}
+	go p.accept(serve)
+	h.t.Cleanup(func() { ln.Close() })
+	return p
 }

@@ -30,20 +30,38 @@ import (
 // must hold at most 2 MiB per association. Then the receiver reads: every message
 // arrives once, in order, and the held bytes return to 0.
 func TestSeedScenario(t *testing.T) {
-	for _, n := range []int{4, 16} {
-		t.Run(fmt.Sprintf("assocs=%d", n), func(t *testing.T) { seedScenario(t, n) })
+	for _, where := range []string{sameNamespace, otherNamespace} {
+		for _, n := range []int{4, 16} {
+			t.Run(fmt.Sprintf("%s/assocs=%d", where, n), func(t *testing.T) { seedScenario(t, n, where) })
+		}
 	}
+}
+
+// Where the seed scenario's receivers are: in sctpguard's own network namespace
+// (visible in its /proc/net/sctp/assocs), or in another one over a veth, as a
+// container is (visible only through their receive window).
+const (
+	sameNamespace  = "same-netns"
+	otherNamespace = "other-netns"
+)
+
+// startReceivers starts the seed scenario's upstream peer where it says.
+func startReceivers(t *testing.T, where string, o sctpsock.Options, serve func(*sctpsock.Conn)) *peer {
+	if where == otherNamespace {
+		return newConsumerHost(t).startPeer(o, serve)
+	}
+	return startPeer(t, o, serve)
 }
 
 // perAssoc is the target: host memory per association through sctpguard.
 const perAssoc = 2 << 20
 
-func seedScenario(t *testing.T, assocs int) {
+func seedScenario(t *testing.T, assocs int, where string) {
 	const quota = 1 << 20
 	settleMemory(t) // what an earlier test held is given back
 	var mu sync.Mutex
 	var receivers []*sctpsock.Conn
-	up := startPeer(t, sctpsock.Options{RecvBuffer: 8 << 20}, func(c *sctpsock.Conn) {
+	up := startReceivers(t, where, sctpsock.Options{RecvBuffer: 8 << 20}, func(c *sctpsock.Conn) {
 		mu.Lock()
 		receivers = append(receivers, c)
 		mu.Unlock()
@@ -73,15 +91,13 @@ quota {
 	used := before - memAvailable(t)
 	slab := meminfo(t)["Slab"] - memBefore["Slab"]
 	st := guardStatus(t, g)
-	rxq, err := sctpsock.ReceiveQueues()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var rxTotal int64
 	for _, r := range receivers {
-		l, _ := r.LocalAddrs()
-		p, _ := r.PeerAddrs()
-		rxTotal += rxq[sctpsock.PortPair{Local: l[0].Port(), Remote: p[0].Port()}]
+		rq, _, err := r.Queued() // SO_MEMINFO: works in any namespace
+		if err != nil {
+			t.Fatal(err)
+		}
+		rxTotal += int64(rq)
 	}
 	t.Logf("senders blocked after %v messages; receivers hold %d B; host memory used %.1f MB (%.2f MB per association)",
 		sent, rxTotal, float64(used)/1e6, float64(used)/1e6/float64(assocs))
@@ -96,11 +112,14 @@ quota {
 		t.Fatalf("status lists %d associations, want %d", len(st.Associations), assocs)
 	}
 	for _, a := range st.Associations {
-		if a.HeldToUpstream > quota || a.HeldToUpstream == 0 {
-			t.Errorf("association %d holds %d B toward the stalled receiver, want 0 < held <= %d", a.ID, a.HeldToUpstream, quota)
+		// The quota, and the probes of a stale window: at most an eighth more
+		// while the stall is young (gate's package doc).
+		if a.HeldToUpstream > quota+quota/8+4<<10 || a.HeldToUpstream == 0 {
+			t.Errorf("association %d holds %d B toward the stalled receiver, want 0 < held <= %d + probes", a.ID, a.HeldToUpstream, quota)
 		}
+		t.Logf("association %d: gate %+v", a.ID, a.GateToUpstream)
 	}
-	if rxTotal > int64(assocs)*(quota+64<<10) {
+	if rxTotal > int64(assocs)*(quota+quota/8+64<<10) {
 		t.Errorf("the stalled receivers hold %d B, more than %d associations × quota", rxTotal, assocs)
 	}
 	// Direct, the same flood costs ~130 MB per association (the brief). The kernel's
@@ -114,7 +133,27 @@ quota {
 		t.Errorf("host memory used %.1f MB, more than %.1f MB", float64(used)/1e6, float64(limit)/1e6)
 	}
 	drainReceivers(t, receivers, sent)
-	waitHeldZero(t, g)
+	if where == otherNamespace {
+		// The receivers read everything, but Linux announces a reopened window
+		// only once it grew by rcvbuf/16: until a SACK says so, the gate keeps
+		// what the stale window hides. One more message each elicits that SACK.
+		oneMore(t, senders, receivers, sent)
+		waitHeldAtMost(t, g, 4<<10) // the last message: its own read is not announced
+		return
+	}
+	waitHeldAtMost(t, g, 0)
+}
+
+// oneMore sends one more numbered message on every sender and reads it.
+func oneMore(t *testing.T, senders, receivers []*sctpsock.Conn, sent []int) {
+	t.Helper()
+	for i, s := range senders {
+		if err := s.WriteMsg(sctpsock.Msg{Data: []byte{'x'}, PPID: uint32(sent[i])}); err != nil {
+			t.Fatalf("sender %d: one more message: %v", i, err)
+		}
+		sent[i]++
+	}
+	drainReceivers(t, receivers, sent)
 }
 
 // processAllowance is what the sctpguard and test processes, and what the kernel
@@ -170,36 +209,55 @@ func floodUntilBlocked(c *sctpsock.Conn) int {
 
 // drainReceivers reads everything and checks each receiver got its sender's messages
 // once and in order (receivers and senders are matched by message count order: each
-// receiver must see 0, 1, 2, ... up to one sender's count). A receiver stops at 3 s
-// of silence; while the counts do not match the senders', every receiver reads on,
-// for up to a minute of silence: a chunk dropped while the receiver's window was
-// closed comes back only when the sender's retransmission timer, backed off during
-// the stall, fires.
+// receiver must see 0, 1, 2, ... up to one sender's count), and that no receiver
+// waited more than maxResumeGap between two messages: a stale window must not hold
+// the backlog back. A receiver stops at 3 s of silence; while the counts do not
+// match the senders', every receiver reads on, for up to a minute of silence.
 func drainReceivers(t *testing.T, receivers []*sctpsock.Conn, sent []int) {
 	t.Helper()
 	got := make([]int, len(receivers))
+	gaps := make([]time.Duration, len(receivers))
 	for _, silence := range []time.Duration{3 * time.Second, time.Minute} {
-		readAll(t, receivers, got, silence)
+		readAll(t, receivers, got, gaps, silence)
 		if sameCounts(got, sent) {
-			return
+			break
 		}
 		t.Logf("receivers have %v after %v of silence; senders sent %v: reading on", got, silence, sent)
 	}
-	t.Errorf("senders and receivers disagree: receivers got %v, senders sent %v", got, sent)
+	if !sameCounts(got, sent) {
+		t.Errorf("senders and receivers disagree: receivers got %v, senders sent %v", got, sent)
+	}
+	t.Logf("resume: longest wait between two messages, per receiver: %v", gaps)
+	for i, g := range gaps {
+		if g > maxResumeGap {
+			t.Errorf("receiver %d waited %v between two messages of the backlog, more than %v", i, g, maxResumeGap)
+		}
+	}
 }
 
-// readAll reads every receiver on from got[i] until silence.
-func readAll(t *testing.T, receivers []*sctpsock.Conn, got []int, silence time.Duration) {
+// maxResumeGap is the longest a resumed receiver may wait between two messages
+// of the backlog. The target is 1 s; measured in the VM, 0.1–2.5 s, with the
+// receivers in sctpguard's namespace (whose queue the gate reads, no window, no
+// probe) as in another one: when the gate releases, sctpguard reads its front
+// queue again, and the chunks a sender had in flight when sctpguard's front
+// window closed come back only when the sender's retransmission timer fires (1 s,
+// doubling; SctpT3Retransmits counts them). A wait on a stale window would be
+// unbounded; this bound catches it without counting the senders' timers.
+const maxResumeGap = 5 * time.Second
+
+// readAll reads every receiver on from got[i] until silence; gaps[i] is the
+// longest wait between two messages of receiver i so far.
+func readAll(t *testing.T, receivers []*sctpsock.Conn, got []int, gaps []time.Duration, silence time.Duration) {
 	var wg sync.WaitGroup
 	for i, r := range receivers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			n, err := readNumbered(r, got[i], silence)
+			n, gap, err := readNumbered(r, got[i], silence)
 			if err != nil {
 				t.Error(err)
 			}
-			got[i] = n
+			got[i], gaps[i] = n, max(gaps[i], gap)
 		}()
 	}
 	wg.Wait()
@@ -214,43 +272,53 @@ func sameCounts(got, sent []int) bool {
 }
 
 // readNumbered reads from message n on until silence; messages must carry PPIDs n,
-// n+1, ...
-func readNumbered(c *sctpsock.Conn, n int, silence time.Duration) (int, error) {
+// n+1, ... It returns the count and the longest wait between two messages.
+func readNumbered(c *sctpsock.Conn, n int, silence time.Duration) (int, time.Duration, error) {
 	buf := make([]byte, 64)
+	var last time.Time
+	var gap time.Duration
 	for {
 		c.SetReadDeadline(time.Now().Add(silence))
 		m, err := c.ReadMsg(buf)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return n, nil
+			return n, gap, nil
 		}
 		if err != nil {
-			return n, fmt.Errorf("after %d messages: %w", n, err)
+			return n, gap, fmt.Errorf("after %d messages: %w", n, err)
 		}
 		if m.Notification != nil {
 			continue
 		}
 		if m.PPID != uint32(n) {
-			return n, fmt.Errorf("message %d arrived with number %d", n, m.PPID)
+			return n, gap, fmt.Errorf("message %d arrived with number %d", n, m.PPID)
+		}
+		if now := time.Now(); !last.IsZero() {
+			gap = max(gap, now.Sub(last))
+			last = now
+		} else {
+			last = now
 		}
 		n++
 	}
 }
 
-func waitHeldZero(t *testing.T, g *guard) {
+// waitHeldAtMost waits, at most 5 s, until no association holds more than most
+// bytes charged.
+func waitHeldAtMost(t *testing.T, g *guard, most int64) {
 	t.Helper()
 	var st admin.Status
 	for range 50 {
 		st = guardStatus(t, g)
-		held := int64(0)
+		worst := int64(0)
 		for _, a := range st.Associations {
-			held += a.HeldToUpstream + a.HeldToFront
+			worst = max(worst, a.HeldToUpstream+a.HeldToFront)
 		}
-		if held == 0 {
+		if worst <= most {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("sctpguard still holds bytes after the receivers drained: %+v", st.Associations)
+	t.Fatalf("sctpguard still holds more than %d B for an association after the receivers drained: %+v", most, st.Associations)
 }
 
 func guardStatus(t *testing.T, g *guard) admin.Status {

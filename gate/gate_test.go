@@ -1,0 +1,292 @@
+package gate
+
+import (
+	"errors"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/sctpguard/sctpguard/quota"
+	"github.com/sctpguard/sctpguard/sctpsock"
+)
+
+// consumer is a stand-in for the kernel's view of one consumer: a Linux receiver
+// whose window shrinks by the payload it holds unread, and a send queue.
+type consumer struct {
+	window     uint32 // offered with nothing unread
+	unread     int64  // payload the consumer holds (unread or unacknowledged)
+	sendQueued int64
+	err        error
+}
+
+func (c *consumer) Sample() (Sample, error) {
+	if c.err != nil {
+		return Sample{}, c.err
+	}
+	return Sample{PeerRwnd: c.window - uint32(min(c.unread, int64(c.window))), SendQueued: c.sendQueued}, nil
+}
+
+// clock is a test's time.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time          { return c.t }
+func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+type fixture struct {
+	obs  *Observer
+	clk  *clock
+	acct *quota.Account
+	src  *consumer
+	g    *Gate
+}
+
+func newFixture(t *testing.T, limit int64, receiver *sctpsock.PortPair) *fixture {
+	t.Helper()
+	clk := &clock{t: time.Unix(1e9, 0)}
+	obs := NewObserver()
+	obs.now = clk.now
+	acct, err := quota.NewBudget("global", 0, nil).Open(limit, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &consumer{window: 100_000}
+	return &fixture{obs: obs, clk: clk, acct: acct, src: src, g: obs.Open(acct, src, 1000, receiver)}
+}
+
+// send charges and sends n messages of payload bytes at cost each; the consumer
+// holds them unread.
+func (f *fixture) send(t *testing.T, n, payload int, cost int64) {
+	t.Helper()
+	for range n {
+		if ok, err := f.acct.TryCharge(cost); !ok || err != nil {
+			t.Fatalf("charge %d: ok=%v err=%v (used %d of %d)", cost, ok, err, f.acct.Used(), f.acct.Limit())
+		}
+		f.g.Sent(cost, payload)
+		f.src.unread += int64(payload)
+	}
+}
+
+// observeAll runs one observer round with every scheduled gate due.
+func (f *fixture) observeAll() {
+	f.clk.advance(idleMax)
+	f.obs.round()
+}
+
+// The window tells how much payload the consumer holds: the newest messages that
+// carry it stay charged, the others are released.
+func TestReleaseByWindow(t *testing.T) {
+	f := newFixture(t, 1<<20, nil)
+	f.send(t, 10, 10, 1000)
+	f.src.unread = 30 // the consumer read 7 of the 10
+	f.observeAll()
+	if got := f.acct.Used(); got != 3*1000 {
+		t.Errorf("held %d, want the 3 newest messages (3000)", got)
+	}
+	st := f.g.Status()
+	if st.Source != SourceWindow || st.Unread != 30 || st.Held != 3 {
+		t.Errorf("status = %+v, want source window, unread 30, 3 held", st)
+	}
+	f.src.unread = 0
+	f.observeAll()
+	if got := f.acct.Used(); got != 0 {
+		t.Errorf("held %d after the consumer read everything, want 0", got)
+	}
+}
+
+// What this host's kernel still holds (unsent or unacknowledged) stays charged
+// even when the window says nothing is unread: SendQueued counts it.
+func TestReleaseBySendQueue(t *testing.T) {
+	f := newFixture(t, 1<<20, nil)
+	f.send(t, 10, 100, 1000)
+	f.src.unread = 0
+	f.src.sendQueued = 2 * (100 + 800) // two messages still queued, as Linux counts them
+	f.observeAll()
+	// The lower bound of what Linux counts per chunk (payload + 256) makes the 2
+	// messages look like 1,800 / 356 = 5.06, so 6 are kept: too long, never
+	// released early.
+	if got := f.acct.Used(); got != 6000 {
+		t.Errorf("held %d, want the charges of 6 messages", got)
+	}
+}
+
+// A consumer on this host is read from its own receive queue, not the window:
+// what it read is released even though its window was never updated.
+func TestReleaseByReceiverQueue(t *testing.T) {
+	rx := sctpsock.PortPair{Local: 5000, Remote: 6000}
+	f := newFixture(t, 1<<20, &rx)
+	f.send(t, 10, 1, 1000)
+	queue := int64(3 * (1 + 232)) // Linux 6.1 counts 1 + 232 bytes per queued 1-byte message
+	f.obs.ReceiveQueues = func() (map[sctpsock.PortPair]int64, error) {
+		return map[sctpsock.PortPair]int64{rx: queue}, nil
+	}
+	f.observeAll()
+	st := f.g.Status()
+	if st.Source != SourceQueue || st.Held != 4 {
+		// The lower bound for an sk_buff makes 3 look like a little more: 4 kept.
+		t.Errorf("status = %+v, want source queue and 4 held", st)
+	}
+	if _, _, reads := f.obs.Counts(); reads != 1 {
+		t.Errorf("table read %d times, want 1", reads)
+	}
+}
+
+// Messages sent after a reading began are not in it and stay charged.
+func TestSentDuringReadingKept(t *testing.T) {
+	f := newFixture(t, 1<<20, nil)
+	f.send(t, 5, 10, 1000)
+	mark := f.g.mark()
+	s, _ := f.src.Sample()
+	f.send(t, 2, 10, 1000) // written between the mark and the sample
+	f.src.unread = 0
+	f.g.apply(mark, s, 0, false)
+	if got := f.acct.Used(); got != 7*1000 {
+		t.Errorf("held %d, want all 7: the reading showed 5 unread, then 2 were sent", got)
+	}
+}
+
+// A closed window (0) may hide one chunk beyond it: one more message is kept.
+func TestZeroWindowKeepsOneMore(t *testing.T) {
+	f := newFixture(t, 1<<20, nil)
+	f.send(t, 5, 40_000, 1000)
+	f.src.unread = int64(f.src.window) // all 100,000 of the window, and more
+	f.observeAll()
+	if got := f.g.Status().Held; got != 4 {
+		// 100,000 bytes of 40,000-byte messages are the 3 newest; one more for
+		// what the closed window may hide.
+		t.Errorf("held %d messages, want 4", got)
+	}
+}
+
+// A gate whose association is gone releases nothing (closing the account does).
+func TestGoneReleasesNothing(t *testing.T) {
+	f := newFixture(t, 1<<20, nil)
+	f.send(t, 3, 10, 1000)
+	f.src.unread, f.src.err = 0, errors.New("gone")
+	f.observeAll()
+	if got := f.acct.Used(); got != 3000 {
+		t.Errorf("held %d, want 3000", got)
+	}
+}
+
+// After a burst the ledger's ring is dropped once it empties: an idle
+// association holds none.
+func TestLedgerShrinks(t *testing.T) {
+	f := newFixture(t, 1<<30, nil)
+	f.send(t, 10_000, 1, 10)
+	f.src.unread = 0
+	f.observeAll()
+	if f.g.l.entries != nil {
+		t.Errorf("ring of %d entries kept after it emptied", len(f.g.l.entries))
+	}
+}
+
+// A consumer that read everything but whose window is stale is probed: the
+// waiting message goes beyond the quota after probeFirst, then at doubling
+// intervals while nothing moves; a release resets the interval.
+func TestStaleWindowProbes(t *testing.T) {
+	f := newFixture(t, 10*1000, nil)
+	f.send(t, 10, 1, 1000)
+	f.g.Wait()
+	if f.g.ProbeDue(1000) {
+		t.Fatal("probe due at once")
+	}
+	f.clk.advance(probeFirst)
+	if !f.g.ProbeDue(1000) {
+		t.Fatal("no probe after probeFirst")
+	}
+	f.probe(t, 1000)
+	f.clk.advance(probeFirst)
+	if f.g.ProbeDue(1000) {
+		t.Error("second probe after probeFirst: the interval should have doubled")
+	}
+	f.clk.advance(probeFirst)
+	if !f.g.ProbeDue(1000) {
+		t.Error("no second probe after 2×probeFirst")
+	}
+	// The consumer had read everything: the probe's SACK says so.
+	f.src.unread = 0
+	f.obs.round()
+	if got := f.acct.Used(); got != 0 {
+		t.Errorf("held %d after the probe's SACK, want 0", got)
+	}
+	if got := f.g.Status().Probes; got != 1 {
+		t.Errorf("probes = %d, want 1", got)
+	}
+}
+
+// probe sends one waiting message as a probe, as the pipe does.
+func (f *fixture) probe(t *testing.T, cost int64) {
+	t.Helper()
+	if err := f.acct.Overdraw(cost); err != nil {
+		t.Fatal(err)
+	}
+	f.g.Probed(cost, 1)
+	f.src.unread++
+}
+
+// TestPermanentStall states the worst case: a consumer that never reads again.
+// The overdraft stays within an eighth of the quota plus one message per
+// doubling of the stall's length, and probes stop being frequent.
+func TestPermanentStall(t *testing.T) {
+	const limit, cost = 1 << 20, 1856 // the seed scenario: 1-byte messages, 1 MiB
+	f := newFixture(t, limit, nil)
+	f.src.window, f.g.window = 8<<20, 8<<20 // the seed's receiver: SO_RCVBUF 8 MiB
+	f.send(t, limit/cost, 1, cost)
+	f.g.Wait()
+	start := f.clk.t
+	check := func(after time.Duration) {
+		for f.clk.t.Sub(start) < after {
+			f.clk.advance(10 * time.Millisecond)
+			if f.g.ProbeDue(cost) {
+				f.probe(t, cost)
+			}
+			f.obs.round()
+		}
+		over := f.acct.Used() - limit
+		fast := int64(limit/overdraftShare + cost)
+		doublings := math.Log2(float64(after) / float64(probeFastMax))
+		bound := fast + int64(math.Ceil(doublings)+1)*cost
+		t.Logf("after %v: overdraft %d B (%d probes), bound %d B", after, over, f.g.Status().Probes, bound)
+		if over > bound {
+			t.Errorf("after %v: overdraft %d B, over the stated bound %d B", after, over, bound)
+		}
+	}
+	check(time.Minute)
+	check(time.Hour)
+	check(6 * time.Hour)
+}
+
+// One round reads the receive-queue table once for every gate due, and a gate
+// is sampled as often whether the process has 10 gates or 1,000: the observer's
+// cost grows with the associations, not their square.
+func TestObserverCostLinear(t *testing.T) {
+	per := func(n int) float64 {
+		clk := &clock{t: time.Unix(1e9, 0)}
+		obs := NewObserver()
+		obs.now = clk.now
+		obs.ReceiveQueues = func() (map[sctpsock.PortPair]int64, error) { return nil, nil }
+		budget := quota.NewBudget("global", 0, nil)
+		for i := range n {
+			acct, _ := budget.Open(1<<20, -1)
+			rx := sctpsock.PortPair{Local: uint16(i + 1), Remote: 1}
+			g := obs.Open(acct, &consumer{window: 1000, unread: 1000}, 1000, &rx)
+			acct.TryCharge(100)
+			g.Sent(100, 1)
+			g.Wait() // stalled: nothing is ever released
+		}
+		for range 10_000 { // 10 s
+			clk.advance(time.Millisecond)
+			obs.round()
+		}
+		rounds, samples, reads := obs.Counts()
+		if reads > rounds {
+			t.Errorf("%d gates: %d table reads in %d rounds, want at most one per round", n, reads, rounds)
+		}
+		return float64(samples) / float64(n)
+	}
+	few, many := per(10), per(1000)
+	t.Logf("samples per gate in 10 s: %.1f with 10 gates, %.1f with 1,000", few, many)
+	if many > 1.1*few || many > 100 {
+		t.Errorf("samples per gate: %.1f with 1,000 gates, %.1f with 10", many, few)
+	}
+}
