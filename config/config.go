@@ -142,18 +142,22 @@ type RelayPath struct {
 // a relay holds on the host.
 type RelayQuota struct {
 	// Association is the budget of one association in each direction, in
-	// bytes; at least MaxMessage+Cost.Overhead. If zero, 1 MiB.
+	// bytes; at least Cost.Model().Worst(MaxMessage). If zero, 1 MiB.
 	Association int64
 	// Socket is the budget of the listener, all of its associations and
-	// both directions together, in bytes; if set, at least Association.
-	// If zero, the relay is bounded only by the global quota.
+	// both directions together, in bytes; if set, at least Association and
+	// enough, less its headroom, to lend one association one MaxMessage
+	// beyond its reserves (see the package doc). If zero, the relay is
+	// bounded only by the global quota.
 	Socket int64
 }
 
 // Quota is the host-wide budget.
 type Quota struct {
 	// Global bounds the true cost held by all relays together, in bytes;
-	// at least every relay's Association and Socket. If zero, 256 MiB.
+	// at least every relay's Association and Socket, and enough, less its
+	// headroom, to lend one association of any relay one MaxMessage
+	// beyond its reserves (see the package doc). If zero, 256 MiB.
 	Global int64
 }
 

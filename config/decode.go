@@ -22,6 +22,7 @@ type decoder struct {
 	at    map[string]hcl.Range // where each field was set in the file
 	bad   map[string]bool      // fields whose value was rejected
 	skip  map[string]bool      // relays left out of checks across fields
+	host  Host                 // what the kernel will allow (WithHost); zero: unknown
 }
 
 func newDecoder(file string) *decoder {

@@ -3,10 +3,12 @@
 // before the first socket opens. Load reports every problem at once, each
 // as "file:line:col: field: message" naming the bad value and what is
 // allowed; a file with any problem yields no Config, never a partial one.
+// WithHost adds the checks that depend on the host (see "Checks against the
+// host" below).
 //
 // Typical use:
 //
-//	cfg, err := config.Load(config.DefaultPath)
+//	cfg, err := config.Load(config.DefaultPath, config.WithHost(config.ReadHost()))
 //	var cerr *config.Error
 //	if errors.As(err, &cerr) {
 //		cerr.WriteTo(os.Stderr) // one line per problem
@@ -62,7 +64,13 @@
 //	                the same address and port; 0.0.0.0 overlaps every
 //	                IPv4 address and [::] every address.
 //	upstream        addresses of the peer endpoint: one or more, all on
-//	                the same port 1..65535. Required.
+//	                the same port 1..65535. Required. None may be the
+//	                relay's own: one of its listen addresses, or a
+//	                loopback address on the port of a wildcard listen
+//	                address that covers it (0.0.0.0 binds 127.0.0.0/8,
+//	                [::] also ::1), or every association would be relayed
+//	                back to the relay without end. Other local addresses
+//	                a wildcard binds are not known to the check.
 //	streams         outbound streams requested on both legs, 1..65535.
 //	                Default 16.
 //	max_message     size of the largest message relayed, 1B..64MiB;
@@ -76,13 +84,19 @@
 //	                See below; "one_to_many" needs quota.socket.
 //
 //	quota {
-//	  association   size: the true cost (payload plus cost.overhead per
-//	                message) one association may hold in each direction.
-//	                At least max_message + cost.overhead, or the largest
-//	                message could never be relayed. Default "1MiB".
+//	  association   size: the true cost (see cost) one association may
+//	                hold in each direction. At least the true cost of one
+//	                max_message at its worst, split at whichever
+//	                fragmentation point costs most, from the IPv6
+//	                minimum MTU of 1280 (chunks of 1212 bytes) to the
+//	                loopback MTU of 65536 (65488), or the largest message
+//	                could never be relayed: 260KiB for 64KiB, 892KiB for
+//	                256KiB with the default cost block. Default "1MiB".
 //	  socket        size: the true cost all associations of this relay's
-//	                listener may hold together; at least association.
-//	                Default 0: bounded only by the global quota.
+//	                listener may hold together; at least association, and
+//	                enough for one association to relay one max_message
+//	                (see Reserves and headroom). Default 0: bounded only
+//	                by the global quota.
 //	}
 //
 //	path {
@@ -140,7 +154,24 @@
 //
 //	global          size: the true cost all relays together may hold on
 //	                the host; at least every relay's association and
-//	                socket quota. Default "256MiB".
+//	                socket quota, and enough for one association of any
+//	                relay to relay one max_message (see Reserves and
+//	                headroom). Default "256MiB".
+//
+// # Reserves and headroom
+//
+// Every association reserves min(quota.association, 64KiB) in each direction
+// from its relay's socket quota and the global quota when it opens, and keeps
+// it until it ends; a message costing more than the reserve borrows the rest.
+// A socket or global quota lends beyond reserves only up to seven eighths of
+// itself: the last eighth is headroom that only reserves may take, so that
+// new associations still open while floods have borrowed all they may. So,
+// with R the reserve and C the true cost of one max_message at its worst,
+// each of quota.socket (if set) and quota.global must be at least 2×R when
+// C ≤ R, and, less its headroom (an eighth, rounded down), at least R + C
+// when C > R: the reserve of the idle direction plus the message. Otherwise
+// every association is refused when it opens, or its largest message waits
+// for quota forever; check names the least quota that would do.
 //
 // # cost
 //
@@ -181,4 +212,20 @@
 //
 // The quota, cost, admin, metrics, log and shutdown blocks, and a relay's
 // quota and path blocks, may each appear at most once; all are optional.
+//
+// # Checks against the host
+//
+// With WithHost, as `sctpguard check`, `run` and a reload use it, a file is
+// also refused for what this host's kernel would refuse only once sockets
+// are open. ReadHost reads what they need; the zero Host skips them.
+//
+//   - max_message above the send buffer: a relay asks SO_SNDBUF of half its
+//     quota.association for the sockets of each association; without
+//     CAP_NET_ADMIN Linux caps that at net.core.wmem_max, keeps twice what it
+//     got, and refuses (EMSGSIZE) to send a longer message, which aborts the
+//     message's association. So without CAP_NET_ADMIN, max_message must be
+//     at most 2 × min(quota.association/2, net.core.wmem_max): 416KiB at
+//     Linux's default wmem_max of 212992. ReadHost tells CAP_NET_ADMIN by
+//     trying SO_SNDBUFFORCE, as the kernel decides it, so run check as the
+//     daemon runs (systemd's ExecStartPre does).
 package config

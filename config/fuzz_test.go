@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/sctpguard/sctpguard/config"
+	"github.com/sctpguard/sctpguard/quota"
 )
 
 // FuzzParse checks that decoding and validation never panic, and that
@@ -62,14 +64,36 @@ func checkConfig(t *testing.T, c *config.Config) {
 			t.Errorf("relay %q: %+v", r.Name, r)
 		}
 		q := r.Quota
-		if q.Association < c.Cost.Model().Worst(int(r.MaxMessage)) || q.Socket != 0 && q.Socket < q.Association ||
+		worst := c.Cost.Model().Worst(int(r.MaxMessage))
+		if q.Association < worst || q.Socket != 0 && q.Socket < q.Association ||
 			c.Quota.Global < q.Association || c.Quota.Global < q.Socket {
 			t.Errorf("relay %q: quotas break their rules: %+v, %+v, %+v", r.Name, q, c.Quota, c.Cost)
+		}
+		for _, n := range []int64{q.Socket, c.Quota.Global} {
+			if n != 0 && !lendsOne(n, q.Association, worst) {
+				t.Errorf("relay %q: a quota of %d cannot relay one message for one association: %+v, %+v, %+v", r.Name, n, q, c.Quota, c.Cost)
+			}
+		}
+		for _, u := range r.Upstream {
+			if slices.ContainsFunc(r.Listen, func(l netip.AddrPort) bool { return l.Addr().Unmap() == u.Addr().Unmap() && l.Port() == u.Port() }) {
+				t.Errorf("relay %q: upstream %s is one of its listen addresses %v", r.Name, u, r.Listen)
+			}
 		}
 	}
 	if c.Cost.Overhead <= 0 || c.Cost.Header <= 0 || c.Admin.Mode&^0o770 != 0 || c.Shutdown.DrainTimeout <= 0 {
 		t.Errorf("config %+v", c)
 	}
+}
+
+// lendsOne reports whether a budget of limit n can open one association of
+// quota assoc (both directions' reserves) and lend it one message of cost
+// beyond its reserve, within n less its headroom.
+func lendsOne(n, assoc, cost int64) bool {
+	r := min(assoc, quota.DefaultReserve)
+	if cost <= r {
+		return 2*r <= n
+	}
+	return r+cost <= n-n/quota.DefaultHeadroomDivisor
 }
 
 // oddValues are expressions of every shape, typed nulls included.

@@ -94,23 +94,27 @@ type shutdownHCL struct {
 
 // Load reads, decodes and validates the file at path. The error is an
 // *Error listing every problem when the file was read but is invalid.
-func Load(path string) (*Config, error) {
+// Options add checks, such as WithHost.
+func Load(path string, opts ...Option) (*Config, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load config: %w", err)
 	}
-	return Parse(src, path)
+	return Parse(src, path, opts...)
 }
 
 // Parse decodes and validates src, naming it filename in diagnostics. It
 // returns a Config with every default applied, or nil and an *Error
 // listing every problem.
-func Parse(src []byte, filename string) (*Config, error) {
+func Parse(src []byte, filename string, opts ...Option) (*Config, error) {
 	f, hd := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	if hd.HasErrors() {
 		return nil, newError(fromHCL(hd, filename))
 	}
 	d := newDecoder(filename)
+	for _, o := range opts {
+		o(d)
+	}
 	var raw fileHCL
 	d.hcl(gohcl.DecodeBody(f.Body, nil, &raw))
 	cfg := d.config(&raw, f.Body.MissingItemRange())

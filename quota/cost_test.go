@@ -56,18 +56,59 @@ func TestCostModel(t *testing.T) {
 }
 
 func TestWorst(t *testing.T) {
-	m := CostModel{Header: 542, Overhead: 767}
-	// 1 MiB whole: a 2 MiB buffer; in 1212-byte chunks: 866 chunks of 2048+767
-	// and a reassembly buffer.
-	whole, split := m.Cost(1<<20), m.Chunked(1<<20, MinFragment)
-	if whole != 2<<20+767 || split <= whole {
-		t.Fatalf("whole %d, split %d: want 2 MiB+767 and more when split", whole, split)
+	tests := []struct {
+		name             string
+		header, overhead int64
+		payload          int
+		want             int64
+		frag             int // where it costs want; 0: whole
+	}{
+		{"small, whole", 0, 0, 100, 1024 + DefaultOverhead, 0},
+		{"below MinFragment, whole", 0, 0, MinFragment, 2048 + DefaultOverhead, 0},
+		// The case: 169,984 B in chunks of MinFragment, 265,216 B over
+		// loopback (65,488), and most in chunks of 64,964, the least that takes a
+		// 128 KiB buffer, while the rest (572 B) takes 2 KiB rather than 1 KiB.
+		{"64 KiB, defaults", 0, 0, 64 << 10, 131072 + DefaultOverhead + 131072 + 2048 + DefaultOverhead, 65536 - DefaultHeader + 4},
+		{"64 KiB, calibrated", 542, 767, 64 << 10, 131072 + 767 + 131072 + 2048 + 767, 65536 - 542 + 2},
+		// 1 MiB: 710 chunks of 1,476 B, each too large for a 2 KiB buffer, and a
+		// rest of 616 B (2 KiB), plus the reassembly buffer (4 KiB).
+		{"1 MiB, defaults", 0, 0, 1 << 20, 710*(4096+DefaultOverhead) + 2048 + DefaultOverhead + 4096, 2048 - DefaultHeader + 4},
+		{"no rounding: most chunks", -1, 100, 1 << 20, (1 << 20) + 866*100 + MinFragment, MinFragment},
 	}
-	if got := m.Worst(1 << 20); got != split {
-		t.Errorf("Worst(1 MiB) = %d, want the split cost %d", got, split)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := CostModel{Header: tt.header, Overhead: tt.overhead}
+			got, frag := m.WorstSplit(tt.payload)
+			if got != tt.want || frag != tt.frag {
+				t.Errorf("WorstSplit(%d) = %d, %d; want %d, %d", tt.payload, got, frag, tt.want, tt.frag)
+			}
+			if w := m.Worst(tt.payload); w != got {
+				t.Errorf("Worst(%d) = %d, WorstSplit %d", tt.payload, w, got)
+			}
+		})
 	}
-	if got := m.Worst(100); got != m.Cost(100) {
-		t.Errorf("Worst(100) = %d, want %d", got, m.Cost(100))
+}
+
+// TestWorstCoversEveryPath checks Worst against the cost at fragmentation
+// points of real paths, and at points in between for a few sizes.
+func TestWorstCoversEveryPath(t *testing.T) {
+	m := CostModel{}
+	paths := []int{MinFragment, 1500 - 40 - 28, 1500 - 20 - 28, 9000 - 20 - 28, 65484, MaxFragment}
+	for _, payload := range []int{1, 1500, 16 << 10, 64 << 10, 100 << 10, 256 << 10, 1 << 20} {
+		w := m.Worst(payload)
+		if whole := m.Cost(payload); w < whole {
+			t.Errorf("Worst(%d) = %d, less than kept whole (%d)", payload, w, whole)
+		}
+		for _, f := range paths {
+			if c := m.Chunked(payload, f); w < c {
+				t.Errorf("Worst(%d) = %d, less than in chunks of %d (%d)", payload, w, f, c)
+			}
+		}
+		for f := MinFragment; f <= MaxFragment; f += 25 * FragmentStep {
+			if c := m.Chunked(payload, f); w < c {
+				t.Errorf("Worst(%d) = %d, less than in chunks of %d (%d)", payload, w, f, c)
+			}
+		}
 	}
 }
 

@@ -26,7 +26,7 @@ func checkCmd(args []string, stdout, stderr io.Writer) int {
 
 // loadConfig loads path and prints every problem; cfg is nil on failure.
 func loadConfig(path string, stderr io.Writer) (*config.Config, int) {
-	cfg, err := config.Load(path)
+	cfg, err := config.Load(path, config.WithHost(config.ReadHost()))
 	var cerr *config.Error
 	switch {
 	case errors.As(err, &cerr):

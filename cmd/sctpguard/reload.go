@@ -30,7 +30,7 @@ func (r *reloader) Reload() error {
 	defer r.mu.Unlock()
 	sdnotify.Reloading()
 	defer sdnotify.Ready()
-	cfg, err := config.Load(r.path)
+	cfg, err := config.Load(r.path, config.WithHost(config.ReadHost()))
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,40 @@
+package config
+
+import (
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// ReadHost reads what validation checks against on this host (see Host):
+// net.core.wmem_max, and whether SO_SNDBUFFORCE succeeds on a UDP socket,
+// which is how the kernel decides it (CapEff in /proc overstates it inside a
+// user namespace). What cannot be read is left unknown.
+func ReadHost() Host {
+	b, err := os.ReadFile("/proc/sys/net/core/wmem_max")
+	if err != nil {
+		return Host{}
+	}
+	wmem, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil || wmem <= 0 {
+		return Host{}
+	}
+	force, ok := canForceBuffers()
+	if !ok {
+		return Host{}
+	}
+	return Host{WmemMax: wmem, NetAdmin: force}
+}
+
+// canForceBuffers reports whether this process may set SO_SNDBUFFORCE; ok is
+// false if it could not try.
+func canForceBuffers() (force, ok bool) {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return false, false
+	}
+	defer unix.Close(fd)
+	return unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 1<<16) == nil, true
+}
