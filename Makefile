@@ -10,7 +10,7 @@ PKGS := ./...
 # `make test` runs in the VM with everything else. proxy/ is not listed: its
 # tests still all run in the VM.
 UNIT_PKGS := ./admin/ ./bench/seed/ ./bench/throughput/ ./calibrate/ ./cmd/sctpguard/ \
-	./config/ ./diag/ ./kaudit/ ./metrics/ ./quota/ ./sctpsock/ ./sdnotify/
+	./config/ ./diag/ ./gate/ ./kaudit/ ./metrics/ ./quota/ ./sctpsock/ ./sdnotify/
 
 # Linters, pinned, built from the module proxy by go run (cached after the first run).
 STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2

@@ -236,7 +236,7 @@ func TestPermanentStall(t *testing.T) {
 	start := f.clk.t
 	check := func(after time.Duration) {
 		for f.clk.t.Sub(start) < after {
-			f.clk.advance(10 * time.Millisecond)
+			f.clk.advance(max(10*time.Millisecond, f.clk.t.Sub(start)/10_000))
 			if f.g.ProbeDue(cost) {
 				f.probe(t, cost)
 			}
@@ -288,5 +288,42 @@ func TestObserverCostLinear(t *testing.T) {
 	t.Logf("samples per gate in 10 s: %.1f with 10 gates, %.1f with 1,000", few, many)
 	if many > 1.1*few || many > 100 {
 		t.Errorf("samples per gate: %.1f with 1,000 gates, %.1f with 10", many, few)
+	}
+}
+
+// The probe schedule lasts across the waits of successive messages: a probe ends
+// one wait and the next message waits again, but the interval goes on doubling
+// until something is released.
+func TestProbeScheduleOutlivesWaits(t *testing.T) {
+	f := newFixture(t, 10*1000, nil)
+	f.send(t, 10, 1, 1000)
+	f.g.Wait()
+	f.clk.advance(probeFirst)
+	if !f.g.ProbeDue(1000) {
+		t.Fatal("no probe after probeFirst")
+	}
+	f.probe(t, 1000)
+	f.g.Resume()
+	f.g.Wait() // the next message
+	f.clk.advance(probeFirst)
+	if f.g.ProbeDue(1000) {
+		t.Error("a new wait restarted the probe interval, though nothing was released")
+	}
+}
+
+// A consumer whose own queue the gate reads is never probed: its queue is never
+// stale, so a probe would only add to what it holds.
+func TestVisibleQueueNotProbed(t *testing.T) {
+	rx := sctpsock.PortPair{Local: 1, Remote: 2}
+	f := newFixture(t, 10*1000, &rx)
+	f.obs.ReceiveQueues = func() (map[sctpsock.PortPair]int64, error) {
+		return map[sctpsock.PortPair]int64{rx: 10 * 233}, nil
+	}
+	f.send(t, 10, 1, 1000)
+	f.observeAll()
+	f.g.Wait()
+	f.clk.advance(time.Minute)
+	if f.g.ProbeDue(1000) {
+		t.Error("probe of a consumer whose queue is visible")
 	}
 }

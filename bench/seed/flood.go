@@ -24,18 +24,38 @@ type receiver struct {
 	l    *sctpsock.Listener
 	addr netip.AddrPort
 	done chan struct{} // closed when acceptLoop ends
+	host *netnsHost    // the receiver's own namespace, if not the bench's
 
 	mu    sync.Mutex
 	conns []*sctpsock.Conn
 }
 
-func listenReceiver() (*receiver, error) {
-	l, err := sctpsock.Listen([]netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0")},
-		sctpsock.Options{RecvBuffer: receiverBuffer})
+// listenReceiver starts the receiver in the bench's network namespace (where
+// sameNetns) or in a namespace of its own behind a veth (otherNetns).
+func listenReceiver(where string) (*receiver, error) {
+	addr := netip.MustParseAddrPort("127.0.0.1:0")
+	listen := func() (*sctpsock.Listener, error) {
+		return sctpsock.Listen([]netip.AddrPort{addr}, sctpsock.Options{RecvBuffer: receiverBuffer})
+	}
+	r := &receiver{done: make(chan struct{})}
+	var l *sctpsock.Listener
+	var err error
+	if where == otherNetns {
+		if r.host, err = newNetnsHost(); err != nil {
+			return nil, fmt.Errorf("receiver: %w", err)
+		}
+		addr = netip.AddrPortFrom(vethAddrs[1].Addr(), 0)
+		err = r.host.in(func() (err error) { l, err = listen(); return err })
+	} else {
+		l, err = listen()
+	}
 	if err != nil {
+		if r.host != nil {
+			r.host.close()
+		}
 		return nil, fmt.Errorf("receiver: %w", err)
 	}
-	r := &receiver{l: l, addr: l.Addrs()[0], done: make(chan struct{})}
+	r.l, r.addr = l, l.Addrs()[0]
 	go r.acceptLoop()
 	return r, nil
 }
@@ -76,6 +96,9 @@ func (r *receiver) close() {
 	<-r.done
 	for _, c := range r.conns {
 		c.Abort()
+	}
+	if r.host != nil {
+		r.host.close()
 	}
 }
 

@@ -68,6 +68,7 @@ import (
 type settings struct {
 	assocs       []int
 	paths        []string // names of the paths measured
+	receivers    []string // where the receiver is: sameNetns, otherNetns
 	pprof        string   // heap profile file prefix, or ""
 	msgCap       int64
 	timeCap      time.Duration
@@ -100,6 +101,7 @@ func parseFlags(args []string) (settings, error) {
 	var s settings
 	assocs := fs.String("assocs", "4,16", "association counts, comma-separated; each gets a row per path")
 	pathList := fs.String("paths", "direct,socat,sctpguard", "paths measured, comma-separated: direct, socat, sctpguard")
+	receivers := fs.String("receivers", "same,other", "where the receiver is, comma-separated: same (sctpguard's network namespace) or other (its own, over a veth, as a container)")
 	quick := fs.Bool("quick", false, "smoke test: 2 associations, at most 20,000 messages or 20s each")
 	fs.Int64Var(&s.msgCap, "msgs", 200_000, "most messages a sender sends")
 	fs.DurationVar(&s.timeCap, "cap", 150*time.Second, "longest flood of one row")
@@ -129,6 +131,12 @@ func parseFlags(args []string) (settings, error) {
 		}
 		s.paths = append(s.paths, p)
 	}
+	for _, w := range strings.Split(*receivers, ",") {
+		if w = strings.TrimSpace(w); w != sameNetns && w != otherNetns {
+			return s, fmt.Errorf("-receivers: %q is not same or other", w)
+		}
+		s.receivers = append(s.receivers, w)
+	}
 	for _, f := range strings.Split(*assocs, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 || n > 255 {
@@ -152,13 +160,14 @@ func run(ctx context.Context, s settings, stdout, stderr io.Writer) int {
 	b.header = header()
 	fmt.Fprintln(stderr, b.header)
 	var rows []*row
-	for _, n := range s.assocs {
-		for _, p := range paths(s) {
-			if ctx.Err() != nil {
-				break
+	for _, where := range s.receivers {
+		for _, n := range s.assocs {
+			for _, p := range paths(s) {
+				if ctx.Err() != nil {
+					break
+				}
+				rows = append(rows, b.runRow(ctx, p, n, where, rows))
 			}
-			r := b.runRow(ctx, p, n, rows)
-			rows = append(rows, r)
 		}
 	}
 	if ctx.Err() != nil {

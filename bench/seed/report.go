@@ -9,12 +9,12 @@ import (
 	"text/tabwriter"
 )
 
-var columns = []string{"path", "assocs", "msgs/assoc", "host memory used", "per assoc", "flood per assoc", "vs direct", "kernel slab", "relay anon idle → flooded", "stopped"}
+var columns = []string{"receiver netns", "path", "assocs", "msgs/assoc", "host memory used", "per assoc", "flood per assoc", "vs direct", "kernel slab", "relay anon idle → flooded", "stopped"}
 
 // cells is the table's row for r; direct is the direct row of the same
 // association count, if any.
 func cells(r, direct *row) []string {
-	c := []string{r.path, strconv.Itoa(r.assocs)}
+	c := []string{r.receiver, r.path, strconv.Itoa(r.assocs)}
 	switch {
 	case r.skipped != "":
 		return append(c, "-", "-", "-", "-", "-", "-", "-", "skipped: "+r.skipped)
@@ -43,7 +43,7 @@ func cells(r, direct *row) []string {
 
 func directFor(rows []*row, r *row) *row {
 	for _, d := range rows {
-		if d.path == "direct" && d.assocs == r.assocs {
+		if d.path == "direct" && d.assocs == r.assocs && d.receiver == r.receiver {
 			return d
 		}
 	}

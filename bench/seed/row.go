@@ -30,6 +30,7 @@ func (b *bench) logf(format string, args ...any) {
 // row is one measurement: a path and a number of associations.
 type row struct {
 	path     string
+	receiver string // sameNetns or otherNetns
 	assocs   int
 	accepted []int64 // messages each sender got into the kernel
 	used     int64   // MemAvailable drop, bytes
@@ -68,9 +69,9 @@ func (sc *scene) teardown() {
 }
 
 // runRow measures one row and leaves the host as it found it.
-func (b *bench) runRow(ctx context.Context, p path, n int, prev []*row) *row {
-	r := &row{path: p.name, assocs: n}
-	b.logf("%s, %d associations", p.name, n)
+func (b *bench) runRow(ctx context.Context, p path, n int, where string, prev []*row) *row {
+	r := &row{path: p.name, assocs: n, receiver: where}
+	b.logf("%s, %d associations, receiver in the %s netns", p.name, n, where)
 	if p.start == nil {
 		if r.skipped = b.tooBig(n, prev); r.skipped != "" {
 			b.logf("  skipped: %s", r.skipped)
@@ -90,7 +91,7 @@ func (b *bench) runRow(ctx context.Context, p path, n int, prev []*row) *row {
 	baseSlab, _ := meminfo("Slab")
 	sc := &scene{}
 	defer b.cleanup(ctx, sc, baseline)
-	r.err = b.measure(ctx, sc, p, dir, n, r, baseline, baseSlab)
+	r.err = b.measure(ctx, sc, p, dir, n, where, r, baseline, baseSlab)
 	if r.err != nil {
 		b.logf("  error: %v", r.err)
 		return r
@@ -103,9 +104,9 @@ func (b *bench) runRow(ctx context.Context, p path, n int, prev []*row) *row {
 }
 
 // measure sets the row up, floods and reads the plateau into r.
-func (b *bench) measure(ctx context.Context, sc *scene, p path, dir string, n int, r *row, baseline, baseSlab int64) error {
+func (b *bench) measure(ctx context.Context, sc *scene, p path, dir string, n int, where string, r *row, baseline, baseSlab int64) error {
 	var err error
-	if sc.recv, err = listenReceiver(); err != nil {
+	if sc.recv, err = listenReceiver(where); err != nil {
 		return err
 	}
 	to := sc.recv.addr

@@ -275,7 +275,7 @@ func addrOf(t *testing.T, e map[string]any) netip.AddrPort {
 func stalledFlow(t *testing.T, extra string) (*guard, *flowPeer, *sctpsock.Conn, *sender, chan struct{}) {
 	release := make(chan struct{})
 	up := startFlowPeer(t, release)
-	g := startGuard(t, relayConfig(up.addr, "max_message = \"64KiB\"\n  quota { association = \"256KiB\" }")+extra)
+	g := startGuard(t, relayConfig(up.addr, "max_message = \"64KiB\"\n  quota { association = \"260KiB\" }")+extra)
 	c := dial(t, g.addr, sctpsock.Options{NoDelay: true})
 	s := startSender(c, 1024, nil)
 	// The sender is blocked once its count stops moving.

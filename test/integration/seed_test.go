@@ -32,9 +32,12 @@ import (
 func TestSeedScenario(t *testing.T) {
 	for _, where := range []string{sameNamespace, otherNamespace} {
 		for _, n := range []int{4, 16} {
-			t.Run(fmt.Sprintf("%s/assocs=%d", where, n), func(t *testing.T) { seedScenario(t, n, where) })
+			t.Run(fmt.Sprintf("%s/assocs=%d", where, n), func(t *testing.T) { seedScenario(t, n, where, 16<<20) })
 		}
 	}
+	// The global quota bounds the sum, wherever the receivers are: 16
+	// associations of 1 MiB each under 4 MiB.
+	t.Run(otherNamespace+"/assocs=16/global=4MiB", func(t *testing.T) { seedScenario(t, 16, otherNamespace, 4<<20) })
 }
 
 // Where the seed scenario's receivers are: in sctpguard's own network namespace
@@ -56,7 +59,7 @@ func startReceivers(t *testing.T, where string, o sctpsock.Options, serve func(*
 // perAssoc is the issue's target: host memory per association through sctpguard.
 const perAssoc = 2 << 20
 
-func seedScenario(t *testing.T, assocs int, where string) {
+func seedScenario(t *testing.T, assocs int, where string, global int64) {
 	const quota = 1 << 20
 	settleMemory(t) // what an earlier test held is given back
 	var mu sync.Mutex
@@ -72,7 +75,7 @@ func seedScenario(t *testing.T, assocs int, where string) {
   }
 }
 quota {
-  global = "16MiB"`))
+  global = `+strconv.FormatInt(global, 10)))
 	quiesce()
 	before := memAvailable(t)
 	memBefore := meminfo(t)
@@ -90,6 +93,18 @@ quota {
 	quiesce()
 	used := before - memAvailable(t)
 	slab := meminfo(t)["Slab"] - memBefore["Slab"]
+	var senderQueues int64
+	for _, s := range senders {
+		if _, wq, err := s.Queued(); err == nil {
+			senderQueues += int64(wq) // the senders' own send buffers: outside what sctpguard can shrink
+		}
+	}
+	t.Logf("kernel slab grew %.1f MB: the global quota is %.1f MB, the senders' own send queues hold %.1f MB",
+		float64(slab)/1e6, float64(global)/1e6, float64(senderQueues)/1e6)
+	if global < int64(assocs)<<20 && slab > global+senderQueues+slabPerAssoc*int64(assocs) {
+		t.Errorf("kernel slab grew %.1f MB, more than the global quota and the senders' send queues (%.1f MB) allow",
+			float64(slab)/1e6, float64(global+senderQueues)/1e6)
+	}
 	st := guardStatus(t, g)
 	var rxTotal int64
 	for _, r := range receivers {
@@ -148,6 +163,7 @@ quota {
 func oneMore(t *testing.T, senders, receivers []*sctpsock.Conn, sent []int) {
 	t.Helper()
 	for i, s := range senders {
+		s.SetWriteDeadline(time.Time{}) // the flood's
 		if err := s.WriteMsg(sctpsock.Msg{Data: []byte{'x'}, PPID: uint32(sent[i])}); err != nil {
 			t.Fatalf("sender %d: one more message: %v", i, err)
 		}
@@ -155,6 +171,11 @@ func oneMore(t *testing.T, senders, receivers []*sctpsock.Conn, sent []int) {
 	}
 	drainReceivers(t, receivers, sent)
 }
+
+// slabPerAssoc is the kernel's own structures of one relayed association (three
+// sockets and their associations, a few KB each) and what the senders' send
+// queues count below their slab (their counts are of buffers, not slab pages).
+const slabPerAssoc = 128 << 10
 
 // processAllowance is what the sctpguard and test processes, and what the kernel
 // holds outside its slab, may add in the seed scenario whatever the number of

@@ -55,7 +55,7 @@ func TestSoak(t *testing.T) {
 			}
 		}()
 	}
-	quotas := []string{"1MiB", "768KiB", "2MiB"}
+	quotas := []string{"1MiB", "1536KiB", "2MiB"}
 	for i := 0; time.Now().Before(stop); i++ {
 		time.Sleep(2 * time.Second)
 		g.rewrite(t, cfgWith(quotas[i%len(quotas)]))
