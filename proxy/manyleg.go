@@ -23,7 +23,7 @@ type manyLeg struct {
 	id int32
 
 	mu     sync.Mutex
-	q      []queued // from head on: not yet taken
+	q      []queued // from head on: not yet taken; taken slots are zero (see compact)
 	head   int
 	queued int64         // cost of the queue
 	ready  chan struct{} // something was queued, or the leg closed
@@ -135,11 +135,9 @@ func (l *manyLeg) TryReadMsg(buf []byte) (sctpsock.Msg, error) {
 		return sctpsock.Msg{}, sctpsock.ErrWouldBlock
 	}
 	e := l.q[l.head]
-	l.q[l.head] = queued{}
+	l.q[l.head] = queued{} // the queue lets go of the payload
 	l.head++
-	if l.head == len(l.q) {
-		l.q, l.head = l.q[:0], 0
-	}
+	l.compact()
 	l.queued -= e.cost
 	l.mu.Unlock()
 	l.s.taken(e.cost)
@@ -150,6 +148,33 @@ func (l *manyLeg) TryReadMsg(buf []byte) (sctpsock.Msg, error) {
 		e.m.Data = buf[:copy(buf[:cap(buf)], e.m.Data)]
 	}
 	return e.m, nil
+}
+
+// queueKeep is the most slots of a leg's queue that are kept however little it
+// holds: a larger array shrinks as the queue drains.
+const queueKeep = 64
+
+// compact keeps the queue's memory to what it holds, at most about eight slots per
+// message queued or queueKeep; l.mu is held. Once as many slots were taken as are
+// left, the live tail moves to the front: into an array twice its length if the old
+// one is more than four times that, else in place, zeroing the slots it leaves so
+// that their payloads can be freed. A move copies no more entries than were taken
+// since the last one, so a take costs O(1) amortized.
+func (l *manyLeg) compact() {
+	n := len(l.q) - l.head
+	switch {
+	case n == 0:
+		l.q, l.head = l.q[:0], 0
+	case l.head < n: // fewer taken than left: not yet
+	case cap(l.q) > 4*n && cap(l.q) > queueKeep:
+		q := make([]queued, n, 2*n)
+		copy(q, l.q[l.head:])
+		l.q, l.head = q, 0
+	default:
+		copy(l.q, l.q[l.head:])
+		clear(l.q[n:])
+		l.q, l.head = l.q[:n], 0
+	}
 }
 
 // WriteMsg sends m on the association.

@@ -85,10 +85,25 @@ const waitStep = 10 * time.Millisecond
 
 // newSharedSocket returns the shared socket of a relay whose budget is budget; what
 // its legs' queues hold is charged there, on an account of its own.
+//
+// The account holds every association's queued messages, so it opens with a
+// reserve: with none, floods on other relays that borrow the global budget up to
+// its headroom would refuse even a 1-byte charge and stall every association of
+// the relay, while a reserve is never lent away (see quota's Fairness). It is
+// quota.DefaultReserve, what each association direction reserves: enough to go on
+// queueing messages of up to about 64 KiB of true cost however full the global
+// budget is (the size of a max_message is not known here). On a small quota.socket
+// it is an eighth of it (quota.DefaultHeadroomDivisor), so that the relay's
+// associations keep the rest. If the reserve cannot be had, newSharedSocket fails
+// with an error wrapping quota.ErrExhausted, and the relay does not listen.
 func newSharedSocket(sock manySocket, budget *quota.Budget, log hclog.Logger) (*sharedSocket, error) {
-	acct, err := budget.Open(0, -1) // no limit but the budget's, no reserve
+	reserve := int64(quota.DefaultReserve)
+	if limit := budget.Limit(); limit > 0 {
+		reserve = max(1, min(reserve, limit/quota.DefaultHeadroomDivisor))
+	}
+	acct, err := budget.Open(0, reserve) // no limit but the budget's
 	if err != nil {
-		return nil, fmt.Errorf("shared socket quota: %w", err)
+		return nil, fmt.Errorf("shared socket: cannot reserve %d bytes of quota for the messages it queues, so it does not listen: %w", reserve, err)
 	}
 	return &sharedSocket{
 		sock: sock, budget: budget, acct: acct, log: log,

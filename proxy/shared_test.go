@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -271,8 +272,8 @@ func TestSharedEndWhileFull(t *testing.T) {
 		t.Fatal("aborted(leg) is nil after COMM_LOST")
 	}
 	l.Abort()
-	if used := budget.Used(); used != 0 {
-		t.Fatalf("budget used %d after the leg closed", used)
+	if charged := budget.Charged(); charged != 0 {
+		t.Fatalf("budget charged %d after the leg closed", charged)
 	}
 	f.mu.Lock()
 	n := len(f.aborted)
@@ -368,4 +369,126 @@ func TestSharedReadError(t *testing.T) {
 	if _, err := s.accept(); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("accept after the reader gave up: %v", err)
 	}
+}
+
+// TestManyLegQueueCompacts: a leg's queue takes memory for what it holds, not for
+// what went through it. A million messages, with one always queued, leave a small
+// array; the slots taken hold no payload; a burst's array shrinks as it drains.
+func TestManyLegQueueCompacts(t *testing.T) {
+	s, _, _ := startShared(t, 0, 0)
+	l := newManyLeg(s, 1) // not on the socket: only this test touches it
+	m, buf := data(1, 100, 0), make([]byte, 100)
+	take := func(i int) {
+		t.Helper()
+		if _, err := l.TryReadMsg(buf); err != nil {
+			t.Fatalf("take %d: %v", i, err)
+		}
+	}
+	l.push(m, 0)
+	most := 0
+	for i := range 1_000_000 {
+		l.push(m, 0)
+		take(i)
+		most = max(most, cap(l.q))
+	}
+	if live := len(l.q) - l.head; live != 1 || most > queueKeep {
+		t.Fatalf("%d queued; the array grew to %d slots, want at most %d", live, most, queueKeep)
+	}
+	checkTakenFreed(t, l)
+
+	const burst = 10_000
+	for range burst {
+		l.push(m, 0)
+	}
+	peak := cap(l.q)
+	for i := range burst {
+		take(i)
+		if live := len(l.q) - l.head; cap(l.q) > max(8*live, queueKeep) {
+			t.Fatalf("%d queued in an array of %d slots (the burst's was %d)", live, cap(l.q), peak)
+		}
+	}
+	checkTakenFreed(t, l)
+	take(burst)
+	if len(l.q) != 0 || cap(l.q) > queueKeep {
+		t.Fatalf("the emptied queue has %d slots in an array of %d", len(l.q), cap(l.q))
+	}
+}
+
+// checkTakenFreed fails if a slot of l's array outside the queued ones still holds a
+// payload, which the garbage collector could not free.
+func checkTakenFreed(t *testing.T, l *manyLeg) {
+	t.Helper()
+	for i, e := range l.q[:cap(l.q)] {
+		if (i < l.head || i >= len(l.q)) && e.m.Data != nil {
+			t.Fatalf("slot %d, outside the queued %d to %d, holds a payload", i, l.head, len(l.q))
+		}
+	}
+}
+
+// TestSharedReserve: the shared socket's account has a reserve of its own, so while
+// another relay's flood has borrowed all the global budget lends, the one-to-many
+// relay still queues messages within it and every association goes on.
+func TestSharedReserve(t *testing.T) {
+	global := quota.NewBudget("global", 4<<20, nil)
+	flood, err := quota.NewBudget("other", 0, global).Open(0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer flood.Close()
+	if ok, err := flood.TryCharge(global.Limit() - global.Headroom() - global.Used() + flood.Reserved()); !ok || err != nil {
+		t.Fatalf("the flood could not borrow up to the headroom: %v, %v", ok, err)
+	}
+	if ok, _ := flood.TryCharge(1); ok {
+		t.Fatal("the flood borrowed into the global headroom")
+	}
+
+	f := newFakeMany()
+	s, err := newSharedSocket(f, quota.NewBudget("one-to-many", 1<<20, global), hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cost = func() quota.CostModel { return testCost }
+	s.assoc = func() int64 { return 1 << 20 }
+	s.start()
+	defer s.close()
+	if ok, _ := flood.TryCharge(1); ok {
+		t.Fatal("the flood borrowed the shared socket's reserve")
+	}
+	a, b := acceptLeg(t, s, f, 1), acceptLeg(t, s, f, 2)
+	n := quota.DefaultReserve / c9k // the reserve on this budget; 3 messages
+	for i := range n {
+		f.feed <- data(1+int32(i%2), 9000, uint32(i))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.queuedCost() != n*c9k && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if q := s.queuedCost(); q != n*c9k {
+		t.Fatalf("queued %d with the global budget lent out, want %d (%d messages in the reserve of %d)", q, n*c9k, n, s.acct.Reserved())
+	}
+	for i := range n {
+		l := a
+		if i%2 == 1 {
+			l = b
+		}
+		if m := takeData(t, l); m.PPID != uint32(i) {
+			t.Fatalf("message %d came as %d", i, m.PPID)
+		}
+	}
+}
+
+// TestSharedReserveExhausted: a shared socket whose reserve the global budget
+// cannot give is refused at listen time, and the error says so.
+func TestSharedReserveExhausted(t *testing.T) {
+	global := quota.NewBudget("global", 1<<20, nil)
+	hog, err := quota.NewBudget("other", 0, global).Open(0, global.Limit())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hog.Close()
+	_, err = newSharedSocket(newFakeMany(), quota.NewBudget("one-to-many", 1<<20, global), hclog.NewNullLogger())
+	if !errors.Is(err, quota.ErrExhausted) || !strings.Contains(err.Error(), "shared socket") {
+		t.Fatalf("newSharedSocket with the global budget all reserved: %v; want a shared socket error wrapping ErrExhausted", err)
+	}
+	t.Log(err)
 }
