@@ -25,7 +25,7 @@ type Relay struct {
 	log    hclog.Logger
 	cost   quota.CostModel
 	obs    *gate.Observer // the process's: releases every association's charges
-	budget *quota.Budget // the relay's socket level; its parent is the global budget
+	budget *quota.Budget  // the relay's socket level; its parent is the global budget
 	ln     *sctpsock.Listener
 	shared *sharedSocket // the front socket for listen_style one_to_many; ln is then nil
 

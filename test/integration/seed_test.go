@@ -147,29 +147,33 @@ quota {
 	if limit := int64(assocs)*perAssoc + processAllowance; used > limit {
 		t.Errorf("host memory used %.1f MB, more than %.1f MB", float64(used)/1e6, float64(limit)/1e6)
 	}
-	drainReceivers(t, receivers, sent)
+	got := drainReceivers(t, receivers, sent)
 	if where == otherNamespace {
 		// The receivers read everything, but Linux announces a reopened window
 		// only once it grew by rcvbuf/16: until a SACK says so, the gate keeps
 		// what the stale window hides. One more message each elicits that SACK.
-		oneMore(t, senders, receivers, sent)
+		oneMore(t, senders, receivers, sent, got)
 		waitHeldAtMost(t, g, 4<<10) // the last message: its own read is not announced
 		return
 	}
 	waitHeldAtMost(t, g, 0)
 }
 
-// oneMore sends one more numbered message on every sender and reads it.
-func oneMore(t *testing.T, senders, receivers []*sctpsock.Conn, sent []int) {
+// oneMore sends one more numbered message on every sender, and checks every
+// receiver, which had got[i], reads the next one.
+func oneMore(t *testing.T, senders, receivers []*sctpsock.Conn, sent, got []int) {
 	t.Helper()
 	for i, s := range senders {
 		s.SetWriteDeadline(time.Time{}) // the flood's
 		if err := s.WriteMsg(sctpsock.Msg{Data: []byte{'x'}, PPID: uint32(sent[i])}); err != nil {
 			t.Fatalf("sender %d: one more message: %v", i, err)
 		}
-		sent[i]++
 	}
-	drainReceivers(t, receivers, sent)
+	for i, r := range receivers {
+		if n, _, err := readNumbered(r, got[i], 3*time.Second); err != nil || n != got[i]+1 {
+			t.Errorf("receiver %d: one more message: read up to %d, want %d (%v)", i, n, got[i]+1, err)
+		}
+	}
 }
 
 // slabPerAssoc is the kernel's own structures of one relayed association (three
@@ -234,7 +238,7 @@ func floodUntilBlocked(c *sctpsock.Conn) int {
 // waited more than maxResumeGap between two messages: a stale window must not hold
 // the backlog back. A receiver stops at 3 s of silence; while the counts do not
 // match the senders', every receiver reads on, for up to a minute of silence.
-func drainReceivers(t *testing.T, receivers []*sctpsock.Conn, sent []int) {
+func drainReceivers(t *testing.T, receivers []*sctpsock.Conn, sent []int) []int {
 	t.Helper()
 	got := make([]int, len(receivers))
 	gaps := make([]time.Duration, len(receivers))
@@ -254,6 +258,7 @@ func drainReceivers(t *testing.T, receivers []*sctpsock.Conn, sent []int) {
 			t.Errorf("receiver %d waited %v between two messages of the backlog, more than %v", i, g, maxResumeGap)
 		}
 	}
+	return got
 }
 
 // maxResumeGap is the longest a resumed receiver may wait between two messages
