@@ -57,7 +57,7 @@ func resumeLines(rows []*row) []string {
 		if r.resume == nil {
 			continue
 		}
-		head := fmt.Sprintf("resume (%s, %d assocs): ", r.path, r.assocs)
+		head := fmt.Sprintf("resume (%s, receiver in the %s netns, %d assocs): ", r.path, r.receiver, r.assocs)
 		if r.resume.err != nil {
 			out = append(out, head+fmt.Sprintf("FAILED after %s messages: %v", count(r.resume.msgs), strings.ReplaceAll(r.resume.err.Error(), "\n", "; ")))
 			continue
