@@ -56,7 +56,9 @@ func TestStatusJSONShape(t *testing.T) {
 		"msgs_to_upstream", "bytes_to_upstream", "msgs_to_front", "bytes_to_front",
 		"held_to_upstream", "held_to_front", "quota", "kernel_to_upstream", "kernel_to_front",
 		"peer_rwnd_upstream", "peer_rwnd_front", "blocked_ns", "age_ns",
-		"paths_upstream", "paths_front", "path_events")
+		"paths_upstream", "paths_front", "path_events", "gate_to_upstream", "gate_to_front")
+	wantKeys(t, "gate", doc["associations"].([]any)[0].(map[string]any)["gate_to_upstream"],
+		"source", "unread", "window", "held_msgs", "probes")
 	wantKeys(t, "path", doc["associations"].([]any)[1].(map[string]any)["paths_upstream"].([]any)[0], "address", "state", "primary")
 	if p := doc["associations"].([]any)[0].(map[string]any)["paths_front"]; p == nil {
 		t.Error("empty path list is null, want []")
