@@ -175,11 +175,14 @@
 //
 // # cost
 //
-//	overhead        size: what the kernel holds per message on top of its
-//	                payload, 1B..1MiB. Default "2KiB": Linux 6.1 was
+//	header          size: what the kernel adds to a DATA chunk's payload
+//	                before it rounds the chunk's buffer up to a power of
+//	                two. Default "576B".
+//	overhead        size: what the kernel holds per chunk beyond that
+//	                buffer, 1B..1MiB. Default "1KiB": Linux 6.1 was
 //	                measured to hold ~1.8 KB per 1-byte message. Run
 //	                `sctpguard calibrate` to measure this host; it prints
-//	                the line to put here.
+//	                the block to put here (see quota.CostModel).
 //
 // # admin
 //

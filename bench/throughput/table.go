@@ -304,7 +304,7 @@ func (t *table) markdown() string {
 		fmt.Fprintf(&b, "%s  \n", strings.ReplaceAll(strings.TrimSpace(n), "*", `\*`))
 	}
 	if len(t.targets) > 0 {
-		b.WriteString("\nIssue 5 targets for sctpguard:\n\n")
+		b.WriteString("\nTargets for sctpguard:\n\n")
 		for _, l := range t.targets {
 			fmt.Fprintf(&b, "- %s\n", strings.Join(strings.Fields(l), " "))
 		}
