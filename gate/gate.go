@@ -224,6 +224,17 @@ func (g *Gate) apply(mark uint64, s Sample, rx int64, haveRx bool) int64 {
 	return freed
 }
 
+// pressing reports whether the gate holds half its account's reserve or more: its
+// next charges may have to borrow from budgets others have filled, so its
+// releases must not lag (sampled as if a charge waited).
+func (g *Gate) pressing() bool {
+	g.mu.Lock()
+	cost := g.l.cost
+	g.mu.Unlock()
+	r := g.acct.Reserved()
+	return r > 0 && 2*cost >= r
+}
+
 // held reports whether the gate holds any message.
 func (g *Gate) held() bool {
 	g.mu.Lock()

@@ -164,9 +164,10 @@ func (o *Observer) reschedule(g *Gate, freed bool) {
 	if !g.held() {
 		return
 	}
+	pressing := g.pressing()
 	o.mu.Lock()
 	first, limit := idleFirst, idleMax
-	if g.waiting {
+	if g.waiting || pressing {
 		first, limit = waitFirst, waitMax
 	}
 	step := min(max(2*g.step, first), limit)
