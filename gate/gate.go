@@ -39,6 +39,7 @@ type Gate struct {
 	obs      *Observer
 	frag     int                // payload bytes per DATA chunk toward the consumer
 	receiver *sctpsock.PortPair // the consumer's own socket on this host, if visible
+	pressure int64              // held cost from which releases must not lag: half acct's reserve
 
 	mu      sync.Mutex
 	l       ledger
@@ -78,7 +79,7 @@ func (o *Observer) Open(acct *quota.Account, src Source, frag uint32, receiver *
 	if frag == 0 {
 		frag = defaultFrag
 	}
-	g := &Gate{acct: acct, src: src, obs: o, frag: int(frag), receiver: receiver, idx: -1}
+	g := &Gate{acct: acct, src: src, obs: o, frag: int(frag), receiver: receiver, idx: -1, pressure: acct.Reserved() / 2}
 	if s, err := src.Sample(); err == nil {
 		g.window = s.PeerRwnd
 	}
@@ -92,18 +93,27 @@ func (g *Gate) Frag() int { return g.frag }
 // charged at cost; its charge is released when the kernel and the consumer let
 // it go.
 func (g *Gate) Sent(cost int64, payload int) {
-	g.push(cost, payload)
+	if g.push(cost, payload) {
+		g.obs.schedule(g, waitFirst, true)
+		return
+	}
 	g.obs.schedule(g, idleFirst, false)
 }
 
-func (g *Gate) push(cost int64, payload int) {
+// push records a message and reports whether the gate's charges just reached
+// its pressure: beyond its reserve, its next charges would borrow from budgets
+// others may have filled, so what the kernel let go of must be released soon.
+func (g *Gate) push(cost int64, payload int) (pressing bool) {
 	chunks := 1
 	if payload > g.frag {
 		chunks = 1 + (payload-1)/g.frag
 	}
 	g.mu.Lock()
+	before := g.l.cost
 	g.l.push(entry{cost: cost, payload: int32(payload), chunks: int32(chunks)})
+	pressing = g.pressure > 0 && before < g.pressure && g.l.cost >= g.pressure
 	g.mu.Unlock()
+	return pressing
 }
 
 // Wait tells the gate that a charge toward its consumer waits: the observer looks
@@ -224,15 +234,12 @@ func (g *Gate) apply(mark uint64, s Sample, rx int64, haveRx bool) int64 {
 	return freed
 }
 
-// pressing reports whether the gate holds half its account's reserve or more: its
-// next charges may have to borrow from budgets others have filled, so its
-// releases must not lag (sampled as if a charge waited).
+// pressing reports whether the gate holds its pressure or more (see push): it is
+// then sampled as if a charge waited.
 func (g *Gate) pressing() bool {
 	g.mu.Lock()
-	cost := g.l.cost
-	g.mu.Unlock()
-	r := g.acct.Reserved()
-	return r > 0 && 2*cost >= r
+	defer g.mu.Unlock()
+	return g.pressure > 0 && g.l.cost >= g.pressure
 }
 
 // held reports whether the gate holds any message.

@@ -49,10 +49,15 @@ const (
 
 	// sendCountedPerChunk is a lower bound of what Linux counts in the send
 	// buffer per DATA chunk beyond its payload (sctp_set_owner_w: the sk_buff's
-	// truesize and the struct sctp_chunk, over 700 bytes on 6.1 x86-64). A
-	// lower bound makes the count of messages still in the send queue come out
-	// high, never low.
-	sendCountedPerChunk = 256
+	// truesize and the struct sctp_chunk). On 6.1 x86-64 the truesize alone is
+	// at least the 16-byte DATA header, the 320 bytes of skb_shared_info and the
+	// 256 of struct sk_buff (both cache-aligned) on top of the payload, 592
+	// bytes, before kmalloc rounds the buffer up and the sctp_chunk is added
+	// (~1 KB in all for a 100-byte message). A lower bound makes the count of
+	// messages still in the send queue come out high, never low; a loose one
+	// keeps several times too many, which a busy association pays for in
+	// charges it cannot borrow for while others hold the shared budgets.
+	sendCountedPerChunk = 576
 	// rxCountedPerChunk: see sctpsock.RecvQueuedPerChunk.
 	rxCountedPerChunk = sctpsock.RecvQueuedPerChunk
 

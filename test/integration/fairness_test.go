@@ -61,7 +61,9 @@ quota {
 			}
 			c.Close()
 		}
+		before := blockedOf(t, g, b)
 		d := mustExchange(t, b, exchanges, window, size)
+		t.Logf("B spent %v of %v waiting for quota under A's flood", blockedOf(t, g, b)-before, d.Round(time.Millisecond))
 		a.Abort()
 		sent := <-flooding
 		waitReleased(t, g)
@@ -89,6 +91,21 @@ quota {
 	if ratio > maxSlow {
 		t.Errorf("B is %.0f%% slower while A floods, more than %.0f%%", (ratio-1)*100, (maxSlow-1)*100)
 	}
+}
+
+// blockedOf is the time c's association has spent waiting for quota in sctpguard.
+func blockedOf(t *testing.T, g *guard, c *sctpsock.Conn) time.Duration {
+	t.Helper()
+	local, err := c.LocalAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, as := range guardStatus(t, g).Associations {
+		if as.Front == local[0].String() {
+			return as.Blocked
+		}
+	}
+	return 0
 }
 
 // median is the median of v (the mean of the middle two for an even count).
