@@ -129,7 +129,7 @@ func (r *Relay) openAccounts(a *association, cfg *config.Relay) error {
 }
 
 func (r *Relay) newPipe(a *association, dir string, src, dst leg, dstStreams uint16, frag uint32, acct *quota.Account) *pipe {
-	g := r.obs.Open(acct, consumerOf(dst), frag, localReceiver(dst))
+	g := r.obs.Open(acct, consumer{dst: dst}, frag, localReceiver(dst))
 	return &pipe{dir: dir, src: src, dst: dst, dstStreams: dstStreams, acct: acct, cost: r.cost, gate: g}
 }
 

@@ -52,10 +52,16 @@ type legEnds struct {
 }
 
 func endsOf(c leg) legEnds {
-	var e legEnds
 	if _, ok := c.(*manyLeg); ok {
-		return e // sock_diag shows the shared socket's queues, not the association's
+		return legEnds{} // status shows the shared socket's queues, not the association's
 	}
+	return assocEnds(c)
+}
+
+// assocEnds are the addresses that name c's association to sock_diag; invalid
+// where c cannot tell them.
+func assocEnds(c leg) legEnds {
+	var e legEnds
 	if l, err := c.LocalAddrs(); err == nil && len(l) > 0 {
 		e.local = l[0]
 	}
@@ -67,8 +73,6 @@ func endsOf(c leg) legEnds {
 
 // consumer is what a pipe's gate samples: the association the pipe writes to.
 type consumer struct{ dst leg }
-
-func consumerOf(dst leg) consumer { return consumer{dst: dst} }
 
 // Sample reads the consumer's window as dst's kernel knows it and what dst's
 // kernel holds of what was written.

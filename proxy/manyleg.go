@@ -99,7 +99,7 @@ func (l *manyLeg) abortErr() error {
 
 // SendQueued is what the kernel holds of what was written on the association,
 // unsent or unacknowledged.
-func (l *manyLeg) SendQueued() (int, error) { return l.s.sendQueued(l.id, &l.ends) }
+func (l *manyLeg) SendQueued() (int, error) { return l.s.sendQueued(l) }
 
 func (l *manyLeg) queuedCost() int64 {
 	l.mu.Lock()

@@ -38,7 +38,6 @@ type pipe struct {
 
 	msgs, bytes   atomic.Uint64
 	undeliverable atomic.Uint64 // messages read after dst had shut down
-	probes        atomic.Uint64 // messages sent beyond the quota to probe a stale window
 	stalled       time.Time     // when the charges began to wait; zero while they fit
 }
 
@@ -168,8 +167,7 @@ func (p *pipe) relay(ctx context.Context, m sctpsock.Msg, b **[]byte) error {
 // sent hands a written message to the gate and counts it.
 func (p *pipe) sent(cost int64, n int, probe bool) {
 	if probe {
-		p.gate.Probed(cost, n)
-		p.probes.Add(1)
+		p.gate.Probed(cost, n) // counted by the gate
 	} else {
 		p.gate.Sent(cost, n)
 	}

@@ -283,11 +283,11 @@ func (s *sharedSocket) taken(cost int64) {
 
 func (s *sharedSocket) queuedCost() int64 { return s.acct.Used() }
 
-// sendQueued is what the kernel holds of what was written on association id of
-// the socket, unsent or unacknowledged: its row in sock_diag (sndbuf_used). If
-// sock_diag is not available, the whole socket's send queue, which holds the
-// association's charges longer, never shorter.
-func (s *sharedSocket) sendQueued(id int32, ends *legEnds) (int, error) {
+// sendQueued is what the kernel holds of what was written on l's association,
+// unsent or unacknowledged: its row in sock_diag (sndbuf_used). If sock_diag is
+// not available, the whole socket's send queue, which holds the association's
+// charges longer, never shorter.
+func (s *sharedSocket) sendQueued(l *manyLeg) (int, error) {
 	s.kernelMu.Lock()
 	defer s.kernelMu.Unlock()
 	if s.kernel == nil && !s.noDiag {
@@ -295,12 +295,10 @@ func (s *sharedSocket) sendQueued(id int32, ends *legEnds) (int, error) {
 		s.kernel, s.noDiag = c, err != nil
 	}
 	if s.kernel != nil {
-		if !ends.local.IsValid() {
-			if err := s.endsOf(id, ends); err != nil {
-				return 0, err
-			}
+		if !l.ends.local.IsValid() || !l.ends.peer.IsValid() {
+			l.ends = assocEnds(l)
 		}
-		e, err := s.kernel.Lookup(ends.local, ends.peer)
+		e, err := s.kernel.Lookup(l.ends.local, l.ends.peer)
 		if err != nil {
 			return 0, err
 		}
@@ -308,23 +306,6 @@ func (s *sharedSocket) sendQueued(id int32, ends *legEnds) (int, error) {
 	}
 	_, send, err := s.sock.Queued()
 	return send, err
-}
-
-// endsOf finds the addresses that name association id to sock_diag.
-func (s *sharedSocket) endsOf(id int32, ends *legEnds) error {
-	local, err := s.sock.AssocLocalAddrs(id)
-	if err != nil {
-		return err
-	}
-	peer, err := s.sock.PeerAddrs(id)
-	if err != nil {
-		return err
-	}
-	if len(local) == 0 || len(peer) == 0 {
-		return fmt.Errorf("association %d: no addresses", id)
-	}
-	ends.local, ends.peer = local[0], peer[0]
-	return nil
 }
 
 // forget drops a leg that was closed.
