@@ -196,10 +196,32 @@ func (g *Gate) mark() uint64 {
 	return g.l.sent
 }
 
+// Settle samples the consumer now, from the caller's goroutine, and releases what
+// its window and this host's send queue show let go; it returns the bytes
+// released. A pipe whose charge does not fit calls it before it waits, so that what
+// was acknowledged since the observer last looked makes room at once. It reads
+// only the window, never the receive-queue table: for a Linux consumer the window
+// keeps at least what its queue would (it may be stale, never early).
+func (g *Gate) Settle() int64 {
+	mark := g.mark()
+	s, err := g.src.Sample()
+	if err != nil {
+		return 0
+	}
+	return g.release(mark, s, 0, false, false)
+}
+
 // apply releases what a reading, begun at mark, shows let go. rx is the
 // consumer's receive queue as its kernel counts it, if haveRx. It returns the
 // bytes released.
 func (g *Gate) apply(mark uint64, s Sample, rx int64, haveRx bool) int64 {
+	return g.release(mark, s, rx, haveRx, true)
+}
+
+// release is apply; record says whether the reading is the gate's view of its
+// consumer (the observer's) or only a quick look (Settle), which leaves that view
+// as it was.
+func (g *Gate) release(mark uint64, s Sample, rx int64, haveRx, record bool) int64 {
 	g.mu.Lock()
 	if g.closed {
 		g.mu.Unlock()
@@ -208,16 +230,18 @@ func (g *Gate) apply(mark uint64, s Sample, rx int64, haveRx bool) int64 {
 	g.window = max(g.window, s.PeerRwnd)
 	keep := int(g.l.sent - mark) // pushed after the reading began: not in it
 	keep = g.l.cover(keep, s.SendQueued, sendCountedPerChunk)
-	g.byQueue = haveRx
+	unread := rx
 	if haveRx {
-		g.unread = rx
 		keep = g.l.cover(keep, rx, rxCountedPerChunk)
 	} else {
-		g.unread = int64(g.window - s.PeerRwnd)
+		unread = int64(g.window - s.PeerRwnd)
 		if s.PeerRwnd == 0 {
 			keep++ // a closed window may hide a chunk sent beyond it (a window probe)
 		}
-		keep = g.l.cover(keep, g.unread, 0)
+		keep = g.l.cover(keep, unread, 0)
+	}
+	if record {
+		g.byQueue, g.unread = haveRx, unread
 	}
 	freed := g.l.releaseBeyond(keep)
 	if freed > 0 {

@@ -327,3 +327,23 @@ func TestVisibleQueueNotProbed(t *testing.T) {
 		t.Error("probe of a consumer whose queue is visible")
 	}
 }
+
+// Settle releases from the window at once, and leaves the gate's view of a
+// consumer whose queue it reads as it was (a consumer it reads by queue is still
+// never probed).
+func TestSettleByWindow(t *testing.T) {
+	rx := sctpsock.PortPair{Local: 1, Remote: 2}
+	f := newFixture(t, 1<<20, &rx)
+	f.obs.ReceiveQueues = func() (map[sctpsock.PortPair]int64, error) {
+		return map[sctpsock.PortPair]int64{rx: 10 * 233}, nil
+	}
+	f.send(t, 10, 1, 1000)
+	f.observeAll() // by queue: all 10 held
+	f.src.unread = 4
+	if freed := f.g.Settle(); freed != 6*1000 {
+		t.Errorf("Settle freed %d, want the 6 oldest (6000)", freed)
+	}
+	if st := f.g.Status(); st.Source != SourceQueue {
+		t.Errorf("after Settle the gate reads its consumer by %s, want queue", st.Source)
+	}
+}

@@ -128,6 +128,12 @@ func (p *pipe) relay(ctx context.Context, m sctpsock.Msg, b **[]byte) error {
 	}
 	cost := p.cost.Chunked(len(m.Data), p.gate.Frag())
 	ok, err := p.acct.TryCharge(cost)
+	if !ok && err == nil && p.gate.Settle() > 0 {
+		// What the kernel let go since the observer last looked may make room:
+		// look before waiting, and before competing with other associations for
+		// what is beyond this one's reserve.
+		ok, err = p.acct.TryCharge(cost)
+	}
 	if err != nil {
 		return chargeErr(cost, err)
 	}
