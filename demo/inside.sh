@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# inside.sh runs the demo on a kernel with SCTP; demo.sh calls it. $1 is the sctpguard binary.
+# inside.sh runs the demo on a kernel with SCTP; demo.sh calls it. $1 is the sctpguard
+# binary, $2 the seed benchmark's (bench/seed).
 set -euo pipefail
 bin=$1
+seed=$2
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 pids=()
@@ -9,6 +11,12 @@ cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm 
 trap cleanup EXIT
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "the 2005 bug: 1-byte messages toward a receiver that stopped reading (SO_RCVBUF 8 MiB, in its own netns)"
+echo "4 senders, directly and through sctpguard (quota 1 MiB per association, 16 MiB global); then the receiver reads again"
+"$seed" -guard "$bin" -assocs 4 -paths direct,sctpguard -receivers other -status=false 2>"$work/seed.log" ||
+	{ cat "$work/seed.log"; echo "demo failed: the flood did not run as it should"; exit 1; }
+echo "(\"host memory used\": what the host lost to the flood; \"resume\": what the receiver read back)"
 
 step "upstream peer: sctp_darn listening on 127.0.0.1:9000"
 stdbuf -oL sctp_darn -H 127.0.0.1 -P 9000 -l >"$work/peer.log" 2>&1 &
