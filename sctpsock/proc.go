@@ -70,7 +70,7 @@ type PortPair struct{ Local, Remote uint16 }
 func ReceiveQueues() (map[PortPair]int64, error) {
 	bp := procBuf.Get().(*[]byte)
 	defer procBuf.Put(bp)
-	b, err := readAll("/proc/net/sctp/assocs", (*bp)[:0])
+	b, err := assocsTable.read((*bp)[:0])
 	*bp = b[:0]
 	if err != nil {
 		return nil, fmt.Errorf("receive queues: %w", err)
@@ -81,13 +81,36 @@ func ReceiveQueues() (map[PortPair]int64, error) {
 // procBuf holds the buffers ReceiveQueues reads into.
 var procBuf = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
-// readAll appends the file's content to b, growing it as needed.
-func readAll(name string, b []byte) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
+// assocsTable is /proc/net/sctp/assocs, opened once and read again from the start
+// each time: no descriptor is taken per read, so a process at its descriptor limit
+// (whose Listener.Accept frees a spare one for a moment) does not lose it to a read.
+var assocsTable = procFile{name: "/proc/net/sctp/assocs"}
+
+// procFile is a /proc file kept open; seq files read anew from offset 0.
+type procFile struct {
+	name string
+	mu   sync.Mutex
+	f    *os.File
+}
+
+// read appends the file's current content to b.
+func (p *procFile) read(b []byte) ([]byte, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.f == nil {
+		f, err := os.Open(p.name)
+		if err != nil {
+			return b, err
+		}
+		p.f = f
+	} else if _, err := p.f.Seek(0, io.SeekStart); err != nil {
 		return b, err
 	}
-	defer f.Close()
+	return readFrom(p.f, b)
+}
+
+// readFrom appends what f holds from its offset on to b, growing it as needed.
+func readFrom(f *os.File, b []byte) ([]byte, error) {
 	for {
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)]

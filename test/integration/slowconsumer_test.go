@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"testing"
@@ -85,7 +86,7 @@ func readSlowly(c *sctpsock.Conn, d time.Duration) slowResult {
 		c.SetReadDeadline(start.Add(d))
 		m, err := c.ReadMsg(buf)
 		if err != nil {
-			if !os.IsTimeout(err) {
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
 				r.n = -r.n - 1 // an error: no run may count it as a success
 			}
 			return r
@@ -114,7 +115,7 @@ func produce(c *sctpsock.Conn, size int, stop <-chan struct{}) {
 		default:
 		}
 		c.SetWriteDeadline(time.Now().Add(time.Second))
-		if err := c.WriteMsg(sctpsock.Msg{Data: data}); err != nil && !os.IsTimeout(err) {
+		if err := c.WriteMsg(sctpsock.Msg{Data: data}); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 			return
 		}
 	}
