@@ -85,7 +85,13 @@ quota {
 	sent := make([]int, assocs)
 	var wg sync.WaitGroup
 	for i := range senders {
+		// All connected before any floods: a flood may borrow the shared budgets
+		// up to their headroom, after which a new association's reserve may be
+		// refused (quota's Fairness), which this scenario is not about.
 		senders[i] = dial(t, g.addr, sctpsock.Options{NoDelay: true})
+	}
+	waitPaired(t, g, assocs)
+	for i := range senders {
 		wg.Add(1)
 		go func() { defer wg.Done(); sent[i] = floodUntilBlocked(senders[i]) }()
 	}
@@ -508,4 +514,15 @@ func logSNMP(t *testing.T, before map[string]int64) {
 		fmt.Fprintf(&b, "%s %+d  ", k, after[k]-before[k])
 	}
 	t.Logf("SCTP counters: %s", b.String())
+}
+
+// waitPaired waits, at most 20 s, until sctpguard's status lists n associations.
+func waitPaired(t *testing.T, g *guard, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if len(guardStatus(t, g).Associations) >= n {
+			return
+		}
+	}
+	t.Fatalf("sctpguard did not pair %d associations within 20s", n)
 }
