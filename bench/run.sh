@@ -7,14 +7,19 @@
 #               messages over 1 and 16 associations, the relay's CPU time per
 #               million messages, 100 B ping-pong p50/p99 (bench/throughput)
 #   seed        the seed scenario's memory: 1-byte SCTP messages toward a
-#               receiver that has stopped reading (bench/seed)
+#               receiver that has stopped reading (bench/seed), then
+#               every message read back
+#   stalled     the same flood over 1,000 associations, through sctpguard
+#               alone: its CPU once every sender is blocked, and what the
+#               flood took beyond the senders' own send queues against the
+#               global quota (bench/seed -table stalled)
 #   scale       10,000 concurrent associations through one sctpguard: set-up
 #               rate, RSS per idle association, threads (bench/scale)
 #
-#   bench/run.sh                  # all three: ~7 + ~10 + ~4 minutes in the VM
+#   bench/run.sh                  # all four: ~7 + ~12 + ~4 + ~4 minutes in the VM
 #   bench/run.sh -quick           # all, short: a smoke test (~4 minutes)
 #   bench/run.sh -md bench.md     # also write the tables as markdown
-#   bench/run.sh -only throughput # one of them: throughput, seed or scale
+#   bench/run.sh -only throughput # one of them: throughput, seed, stalled or scale
 #
 # Other flags go to the seed program (bench/seed -h lists them); flags for
 # the throughput program go in BENCH_THROUGHPUT_FLAGS, e.g.
@@ -37,8 +42,8 @@ while [ $# -gt 0 ]; do
 		shift 2
 		;;
 	-only | --only)
-		[ $# -ge 2 ] || { echo "run.sh: -only needs throughput, seed or scale" >&2; exit 2; }
-		case "$2" in throughput | seed | scale) only=$2 ;; *) echo "run.sh: -only: $2 is not throughput, seed or scale" >&2; exit 2 ;; esac
+		[ $# -ge 2 ] || { echo "run.sh: -only needs throughput, seed, stalled or scale" >&2; exit 2; }
+		case "$2" in throughput | seed | stalled | scale) only=$2 ;; *) echo "run.sh: -only: $2 is not throughput, seed, stalled or scale" >&2; exit 2 ;; esac
 		shift 2
 		;;
 	-quick | --quick)
@@ -71,6 +76,9 @@ tp=("$out/throughput" -guard "$out/sctpguard" ${quick:+"$quick"})
 read -r -a extra <<<"${BENCH_THROUGHPUT_FLAGS:-}"
 tp+=(${extra[@]+"${extra[@]}"})
 seed=("$out/seed" -guard "$out/sctpguard" ${args[@]+"${args[@]}"})
+st=("$out/seed" -guard "$out/sctpguard" -table stalled -paths sctpguard -receivers other -status=false -cpu 10s -global 64)
+if [ -n "$quick" ]; then st+=(-assocs 100); else st+=(-assocs 1000); fi
+[ -z "$md" ] || st+=(-md -)
 sc=("$out/scale" -guard "$out/sctpguard")
 [ -z "$quick" ] || sc+=(-n 1000)
 [ -z "$md" ] || sc+=(-md -)
@@ -81,6 +89,7 @@ wanted() { [ -z "$only" ] || [ "$only" = "$1" ]; }
 	echo 'status=0'
 	! wanted throughput || echo "$(printf '%q ' "${tp[@]}") || status=1"
 	! wanted seed || echo "$(printf '%q ' "${seed[@]}") || status=1"
+	! wanted stalled || echo "$(printf '%q ' "${st[@]}") || status=1"
 	! wanted scale || echo "$(printf '%q ' "${sc[@]}") || status=1"
 	echo 'exit $status'
 } >"$out/bench.sh"
@@ -100,7 +109,7 @@ section() {
 if [ -n "$md" ]; then
 	missing=
 	: >"$md"
-	for name in throughput seed scale; do
+	for name in throughput seed stalled scale; do
 		wanted "$name" || continue
 		table=$(section "$name")
 		if [ -z "$table" ]; then

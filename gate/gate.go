@@ -141,9 +141,11 @@ func (g *Gate) Resume() {
 // probe, charged beyond the quota (quota.Account.Overdraw): the gate holds
 // messages, nothing has been released for the probe interval, and the consumer's
 // window may be stale (a consumer whose own queue the gate reads is never
-// probed: its queue is never stale). The interval doubles from probeFirst up to probeFastMax
-// while the overdraft stays within a share of the limit (1/overdraftShare), and
-// keeps doubling beyond. A release resets it.
+// probed: its queue is never stale). The interval doubles from probeFirst up to
+// probeFastMax while the overdraft stays within a share (1/overdraftShare) of
+// the association's quota and of every shared level's (the socket's, the
+// host's: quota.Account.OverdraftFits), and keeps doubling beyond. A release
+// resets it.
 func (g *Gate) ProbeDue(cost int64) bool {
 	now := g.obs.now()
 	g.mu.Lock()
@@ -151,9 +153,8 @@ func (g *Gate) ProbeDue(cost int64) bool {
 	if !g.stall.waiting || g.byQueue || g.l.n == 0 || now.Before(g.stall.next) {
 		return false
 	}
-	over := g.acct.Used() + cost - g.acct.Limit()
 	step := 2 * g.stall.step
-	if limit := g.acct.Limit(); limit == 0 || over <= limit/overdraftShare {
+	if g.acct.OverdraftFits(cost, overdraftShare) {
 		step = min(step, probeFastMax)
 	}
 	g.stall.step = step

@@ -347,3 +347,65 @@ func TestSettleByWindow(t *testing.T) {
 		t.Errorf("after Settle the gate reads its consumer by %s, want queue", st.Source)
 	}
 }
+
+// TestSharedStallBound is the permanent stall of many associations that a
+// shared budget limits before their own quotas do (1,000 associations under a
+// 64 MiB global quota, scaled down): together they overdraw at the fast rate
+// only within an eighth of the shared budget, then each one message per
+// doubling of the stall's length.
+func TestSharedStallBound(t *testing.T) {
+	const assocs, limit, global, cost = 100, 1 << 20, 4 << 20, 1856
+	clk := &clock{t: time.Unix(1e9, 0)}
+	obs := NewObserver()
+	obs.now = clk.now
+	budget := quota.NewBudget("global", global, nil)
+	var gates []*Gate
+	var accts []*quota.Account
+	var srcs []*consumer
+	for range assocs {
+		acct, err := budget.Open(limit, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := &consumer{window: 8 << 20}
+		g := obs.Open(acct, src, 1000, nil)
+		g.window = src.window
+		gates, accts, srcs = append(gates, g), append(accts, acct), append(srcs, src)
+	}
+	for i := 0; ; i = (i + 1) % assocs { // fill the global budget round-robin
+		if ok, err := accts[i].TryCharge(cost); err != nil || !ok {
+			break
+		}
+		gates[i].Sent(cost, 1)
+		srcs[i].unread++ // the consumer never reads
+	}
+	for _, g := range gates {
+		g.Wait()
+	}
+	start := clk.t
+	for _, after := range []time.Duration{time.Minute, time.Hour} {
+		for clk.t.Sub(start) < after {
+			clk.advance(max(10*time.Millisecond, clk.t.Sub(start)/10_000))
+			for i, g := range gates {
+				if g.ProbeDue(cost) {
+					if err := accts[i].Overdraw(cost); err != nil {
+						t.Fatal(err)
+					}
+					g.Probed(cost, 1)
+					srcs[i].unread++
+				}
+			}
+			obs.round()
+		}
+		var over int64
+		for _, a := range accts {
+			over += a.Overdrawn()
+		}
+		doublings := math.Ceil(math.Log2(float64(after) / float64(probeFastMax)))
+		bound := int64(global/overdraftShare) + assocs*int64(doublings+2)*cost
+		t.Logf("after %v: %d associations overdrew %d B together (global quota %d B), bound %d B", after, assocs, over, global, bound)
+		if over > bound {
+			t.Errorf("after %v: overdraft %d B, over the stated bound %d B", after, over, bound)
+		}
+	}
+}

@@ -16,17 +16,18 @@ type Account struct {
 	t *tree
 
 	// Guarded by t.mu.
-	limit    int64
-	reserve  int64
-	used     int64   // charged, including inflight's cost
-	hold     int64   // held at every level above; hold+inflight.need == max(reserve, used)
-	q        waitq   // charges not yet admitted
-	inflight *waiter // the admitted charge still borrowing, if any
-	closed   bool
-	waiting  int           // charges blocked in Charge
-	since    time.Time     // when waiting last became non-zero
-	blocked  time.Duration // time with waiting > 0, up to since
-	waits    int64         // charges that had to wait
+	limit     int64
+	reserve   int64
+	used      int64   // charged, including inflight's cost
+	hold      int64   // held at every level above; hold+inflight.need == max(reserve, used)
+	overdrawn int64   // charged by Overdraw and not yet released
+	q         waitq   // charges not yet admitted
+	inflight  *waiter // the admitted charge still borrowing, if any
+	closed    bool
+	waiting   int           // charges blocked in Charge
+	since     time.Time     // when waiting last became non-zero
+	blocked   time.Duration // time with waiting > 0, up to since
+	waits     int64         // charges that had to wait
 
 	prev, next *Account // tree.accounts
 }
@@ -216,6 +217,7 @@ func (a *Account) Release(cost int64) {
 		panic(fmt.Sprintf("quota: release of %d bytes exceeds the %d charged", cost, granted))
 	}
 	a.addUsed(-cost)
+	a.addOverdrawn(-min(a.overdrawn, cost)) // what was overdrawn goes first
 	a.settle()
 }
 
@@ -341,6 +343,7 @@ func (a *Account) Close() {
 		w.finish(ErrClosed)
 	}
 	a.addUsed(-a.used)
+	a.addOverdrawn(-a.overdrawn)
 	a.addReserved(-a.reserve)
 	a.b.addUsed(-a.hold, nil)
 	a.hold = 0
@@ -461,9 +464,46 @@ func (a *Account) Overdraw(cost int64) error {
 		return ErrClosed
 	}
 	a.addUsed(cost)
+	a.addOverdrawn(cost)
 	if need := a.used - a.hold; need > 0 {
 		a.hold += need
 		a.b.addUsed(need, nil)
 	}
 	return nil
+}
+
+// OverdraftFits reports whether overdrawing cost more keeps what Overdraw has
+// charged, and not yet released, within 1/share of the limit of the account and
+// of every level above it that has one. The consumer gate probes at its fast
+// rate only while it does: otherwise a thousand stalled associations, each
+// within its own share, could overdraw the host's budget many times over.
+func (a *Account) OverdraftFits(cost, share int64) bool {
+	a.t.mu.Lock()
+	defer a.t.mu.Unlock()
+	if a.limit > 0 && a.overdrawn+cost > a.limit/share {
+		return false
+	}
+	for l := a.b; l != nil; l = l.parent {
+		if l.limit > 0 && l.overdrawn+cost > l.limit/share {
+			return false
+		}
+	}
+	return true
+}
+
+// Overdrawn returns what Overdraw has charged to the account and not yet
+// released.
+func (a *Account) Overdrawn() int64 {
+	a.t.mu.Lock()
+	defer a.t.mu.Unlock()
+	return a.overdrawn
+}
+
+// addOverdrawn counts n more bytes (negative: fewer) overdrawn by the account,
+// at every level.
+func (a *Account) addOverdrawn(n int64) {
+	a.overdrawn += n
+	for l := a.b; l != nil; l = l.parent {
+		l.overdrawn += n
+	}
 }

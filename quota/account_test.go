@@ -438,3 +438,45 @@ func TestOverdraw(t *testing.T) {
 		t.Errorf("Overdraw after Close = %v, want ErrClosed", err)
 	}
 }
+
+// What accounts overdraw is counted at every level: OverdraftFits holds it
+// within a share of the account's limit and of each shared level's, however
+// many accounts overdraw; a release or a close gives the room back.
+func TestOverdraftFits(t *testing.T) {
+	global := NewBudget("global", 8000, nil)
+	a, err := global.Open(80_000, -1) // its own limit is no bound here
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := global.Open(80_000, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.OverdraftFits(1000, 8) {
+		t.Fatal("1000 B does not fit an eighth of 8000 B with nothing overdrawn")
+	}
+	if err := a.Overdraw(600); err != nil {
+		t.Fatal(err)
+	}
+	if b.OverdraftFits(500, 8) {
+		t.Error("b may overdraw 500 B while a holds 600 B of the global 1000 B share")
+	}
+	if !b.OverdraftFits(400, 8) {
+		t.Error("b may not overdraw 400 B beside a's 600 B of the global 1000 B share")
+	}
+	a.Release(200)
+	if got := a.Overdrawn(); got != 400 {
+		t.Errorf("a overdrawn after releasing 200 = %d, want 400 (the overdraft goes first)", got)
+	}
+	a.Close()
+	if !b.OverdraftFits(1000, 8) {
+		t.Error("a's overdraft still counted after a closed")
+	}
+	small, err := global.Open(800, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if small.OverdraftFits(101, 8) {
+		t.Error("101 B fits an eighth of an 800 B account's limit")
+	}
+}

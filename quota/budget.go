@@ -34,13 +34,14 @@ type Budget struct {
 	t      *tree
 
 	// Guarded by t.mu.
-	limit    int64
-	headroom int64 // kept for reserves; negative: limit / DefaultHeadroomDivisor
-	used     int64 // reserves, borrowed bytes and waiters' partial grants
-	reserved int64 // sum of the reserves of accounts under this level
-	charged  int64 // sum of Account.Used under this level
-	accounts int   // open accounts under this level
-	q        waitq // charges waiting for this level
+	limit     int64
+	headroom  int64 // kept for reserves; negative: limit / DefaultHeadroomDivisor
+	used      int64 // reserves, borrowed bytes and waiters' partial grants
+	reserved  int64 // sum of the reserves of accounts under this level
+	charged   int64 // sum of Account.Used under this level
+	overdrawn int64 // sum of Account.Overdrawn under this level
+	accounts  int   // open accounts under this level
+	q         waitq // charges waiting for this level
 }
 
 // NewBudget returns a budget named name (used in errors and snapshots)

@@ -15,6 +15,7 @@ import (
 type resumeResult struct {
 	msgs int64         // messages delivered, each checked
 	took time.Duration // from the first read to the last message
+	gap  time.Duration // the longest wait between two messages of one association
 	err  error
 }
 
@@ -23,6 +24,7 @@ type readResult struct {
 	id   int   // the sender whose messages it carried; 0 if none arrived
 	got  int64 // messages read, all in sequence
 	last time.Time
+	gap  time.Duration // the longest wait between two of its messages
 	err  error
 }
 
@@ -66,6 +68,7 @@ func drain(ctx context.Context, conns []*sctpsock.Conn, accepted []int64, timeou
 			rr = <-results
 		}
 		res.msgs += rr.got
+		res.gap = max(res.gap, rr.gap)
 		if rr.last.After(start) && rr.last.Sub(start) > res.took {
 			res.took = rr.last.Sub(start)
 		}
@@ -100,6 +103,7 @@ func readBack(c *sctpsock.Conn, accepted []int64, claimed []atomic.Bool, deadlin
 	c.SetReadDeadline(deadline)
 	buf := make([]byte, 64<<10)
 	var want int64
+	var prev time.Time
 	for {
 		m, err := c.ReadMsg(buf)
 		if err != nil {
@@ -109,9 +113,15 @@ func readBack(c *sctpsock.Conn, accepted []int64, claimed []atomic.Bool, deadlin
 		if m.Notification != nil {
 			continue
 		}
-		id, seq := int(m.PPID>>24), int64(m.PPID&(1<<24-1))
+		id, seq := fromPPID(m.PPID)
 		if rr.err = check(&rr, m, id, seq, accepted, claimed); rr.err != nil {
 			return
+		}
+		if now := time.Now(); !prev.IsZero() {
+			rr.gap = max(rr.gap, now.Sub(prev))
+			prev = now
+		} else {
+			prev = now
 		}
 		want = accepted[id-1]
 		if rr.got == want {

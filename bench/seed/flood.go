@@ -102,8 +102,20 @@ func (r *receiver) close() {
 	}
 }
 
-// sender floods one association with 1-byte messages. Message seq (from 1)
-// carries PPID id<<24 | seq.
+// A 1-byte payload cannot carry a counter, so a message's PPID carries its
+// sender's number in the top idBits and its sequence number (from 1) below.
+const (
+	idBits    = 12
+	seqBits   = 32 - idBits
+	maxAssocs = 1<<idBits - 1
+	maxSeq    = 1<<seqBits - 1
+)
+
+func ppid(id int, seq int64) uint32 { return uint32(id)<<seqBits | uint32(seq) }
+
+func fromPPID(p uint32) (id int, seq int64) { return int(p >> seqBits), int64(p & maxSeq) }
+
+// sender floods one association with 1-byte messages numbered by ppid.
 type sender struct {
 	id   int
 	c    *sctpsock.Conn
@@ -150,7 +162,7 @@ func (s *sender) flood(max int64) {
 	defer s.over.Store(true)
 	data := []byte{'x'}
 	for seq := int64(1); seq <= max; seq++ {
-		err := s.c.WriteMsg(sctpsock.Msg{Data: data, PPID: uint32(s.id)<<24 | uint32(seq)})
+		err := s.c.WriteMsg(sctpsock.Msg{Data: data, PPID: ppid(s.id, seq)})
 		if err != nil {
 			if !errors.Is(err, os.ErrDeadlineExceeded) {
 				s.err = fmt.Errorf("sender %d: message %d: %w", s.id, seq, err)

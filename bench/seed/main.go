@@ -28,13 +28,24 @@
 //
 //	direct     sender ──SCTP──▶ receiver
 //	socat      sender ──SCTP──▶ socat (byte relay, nodelay both legs) ──SCTP──▶ receiver
-//	sctpguard  sender ──SCTP──▶ sctpguard (association quota 1MiB, global 16MiB) ──SCTP──▶ receiver
+//	sctpguard  sender ──SCTP──▶ sctpguard (association quota 1MiB, global -global, 16MiB) ──SCTP──▶ receiver
 //
-// In the sctpguard rows the receiver then resumes reading everything: every
-// message must arrive exactly once and in order (a 1-byte payload cannot
-// carry a counter, so each message's PPID is its sender's number in the top
-// byte and its sequence number in the low 24 bits), and the time to drain is
-// reported.
+// While every sender is blocked, the relay's CPU is measured over -cpu, as a
+// share of one core: a relay holding back a stalled flood must not spin. Beside
+// it, what the senders' own send queues hold, which no relay can shrink.
+//
+// In the direct and sctpguard rows the receiver then resumes reading
+// everything: every message must arrive exactly once and in order (a 1-byte
+// payload cannot carry a counter, so each message's PPID is its sender's number
+// in the top 12 bits and its sequence number below), and the time to drain and
+// the longest wait between two messages of one association are reported. That
+// wait is how long a sender took to learn that the window had opened again:
+// Linux announces a reopened window only once it grew by max(rcvbuf/16, PMTU),
+// so after small messages the sender learns it from its zero-window probe, on
+// its retransmission timer, directly as through a relay.
+//
+// -table names the markdown section: make bench prints "seed" (4 and 16
+// associations) and "stalled" (1,000 associations through sctpguard alone).
 //
 // It needs a kernel with SCTP and root (to drop caches); bench/run.sh (make
 // bench) builds it and sctpguard and runs it in the test VM:
@@ -79,6 +90,9 @@ type settings struct {
 	socat        string
 	md           string
 	resume       bool
+	cpuWindow    time.Duration
+	global       int64 // sctpguard's global quota, bytes
+	table        string
 	status       bool
 	timeout      time.Duration
 }
@@ -107,11 +121,14 @@ func parseFlags(args []string) (settings, error) {
 	fs.DurationVar(&s.timeCap, "cap", 150*time.Second, "longest flood of one row")
 	fs.DurationVar(&s.stall, "stall", 2*time.Second, "a sender without progress this long is blocked")
 	fs.DurationVar(&s.drainTimeout, "drain", 4*time.Minute, "longest the receiver may take to read everything back")
+	global := fs.Int64("global", 16, "sctpguard's global quota in `MiB` (every association takes its reserves from it: 1,000 need more than 16)")
 	floor := fs.Int("floor", 384, "stop a flood when MemAvailable falls below this many `MiB`")
 	fs.StringVar(&s.guard, "guard", "sctpguard", "sctpguard binary")
 	fs.StringVar(&s.socat, "socat", "socat", "socat binary")
 	fs.StringVar(&s.md, "md", "", "also write the table as markdown to this `file` (- frames it on stdout)")
-	fs.BoolVar(&s.resume, "resume", true, "in sctpguard rows, read everything back and check it")
+	fs.BoolVar(&s.resume, "resume", true, "in direct and sctpguard rows, read everything back and check it")
+	fs.DurationVar(&s.cpuWindow, "cpu", 5*time.Second, "how long the relay's CPU is measured once every sender is blocked")
+	fs.StringVar(&s.table, "table", "seed", "name of the markdown section printed with -md - (for bench/run.sh)")
 	fs.BoolVar(&s.status, "status", true, "print sctpguard status at the plateau of its largest row")
 	fs.StringVar(&s.pprof, "pprof", "", "write sctpguard's heap profile at the plateau of each of its rows to `prefix`-N (N associations)")
 	fs.DurationVar(&s.timeout, "timeout", 25*time.Minute, "end the whole run after this long")
@@ -122,6 +139,10 @@ func parseFlags(args []string) (settings, error) {
 		return s, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	s.memFloor = int64(*floor) << 20
+	if *global < 1 {
+		return s, fmt.Errorf("-global: %d MiB is not a quota", *global)
+	}
+	s.global = *global << 20
 	if *quick {
 		*assocs, s.msgCap, s.timeCap, s.drainTimeout = "2", 20_000, 20*time.Second, time.Minute
 	}
@@ -139,13 +160,13 @@ func parseFlags(args []string) (settings, error) {
 	}
 	for _, f := range strings.Split(*assocs, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 || n > 255 {
-			return s, fmt.Errorf("-assocs: %q is not a count from 1 to 255", f)
+		if err != nil || n < 1 || n > maxAssocs {
+			return s, fmt.Errorf("-assocs: %q is not a count from 1 to %d", f, maxAssocs)
 		}
 		s.assocs = append(s.assocs, n)
 	}
-	if s.msgCap < 1 || s.msgCap >= 1<<24 {
-		return s, fmt.Errorf("-msgs: %d is not from 1 to %d (the PPID holds the sequence number in 24 bits)", s.msgCap, 1<<24-1)
+	if s.msgCap < 1 || s.msgCap > maxSeq {
+		return s, fmt.Errorf("-msgs: %d is not from 1 to %d (the PPID holds the sequence number in %d bits)", s.msgCap, maxSeq, seqBits)
 	}
 	return s, nil
 }
@@ -174,12 +195,12 @@ func run(ctx context.Context, s settings, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "seed: stopped early: %v\n", context.Cause(ctx))
 	}
 	fmt.Fprintln(stdout)
-	writeText(stdout, b.header, rows)
+	writeText(stdout, b.header, rows, s.global)
 	if b.status != "" {
 		fmt.Fprintf(stdout, "\nsctpguard status at the plateau (%d associations):\n%s", b.statusAssocs, b.status)
 	}
 	if s.md != "" {
-		if err := writeMarkdownTo(s.md, stdout, b.header, rows); err != nil {
+		if err := writeMarkdownTo(s.md, s.table, stdout, b.header, rows, s.global); err != nil {
 			fmt.Fprintf(stderr, "seed: %v\n", err)
 			return 1
 		}

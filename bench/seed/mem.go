@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sctpguard/sctpguard/bench/internal/proc"
 	"github.com/sctpguard/sctpguard/calibrate"
 )
 
@@ -137,4 +138,33 @@ func groupAnon(pgid int) int64 {
 		}
 	}
 	return sum
+}
+
+// sendQueued is what the senders' own send queues hold (SO_MEMINFO
+// wmem_queued): memory the flood takes before any relay sees it.
+func sendQueued(ss []*sender) int64 {
+	var sum int64
+	for _, s := range ss {
+		if _, wq, err := s.c.Queued(); err == nil {
+			sum += int64(wq)
+		}
+	}
+	return sum
+}
+
+// cpuShare is the share of one core that process group pgid uses over window.
+func cpuShare(ctx context.Context, pgid int, window time.Duration) (float64, error) {
+	before, err := proc.GroupCPU(pgid)
+	if err != nil {
+		return -1, err
+	}
+	start := time.Now()
+	if !sleep(ctx, window) {
+		return -1, fmt.Errorf("relay CPU: %w", context.Cause(ctx))
+	}
+	after, err := proc.GroupCPU(pgid)
+	if err != nil {
+		return -1, err
+	}
+	return float64(after-before) / float64(time.Since(start)), nil
 }

@@ -38,7 +38,7 @@ func allPaths(s settings) []path {
 			return startSocat(ctx, s.socat, dir, to)
 		}},
 		{name: "sctpguard", start: func(ctx context.Context, dir string, to netip.AddrPort) (*child.Child, netip.AddrPort, error) {
-			return startGuard(ctx, s.guard, dir, to)
+			return startGuard(ctx, s.guard, dir, to, s.global)
 		}},
 	}
 }
@@ -59,8 +59,8 @@ func startSocat(ctx context.Context, bin, dir string, to netip.AddrPort) (*child
 	return c, netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), port), c.WaitListening(ctx, port)
 }
 
-// guardConfig is the relay of the scenario: 1 MiB per association, 16 MiB
-// for the host.
+// guardConfig is the relay of the scenario: 1 MiB per association, and the
+// global quota for the host (-global, 16 MiB unless told).
 const guardConfig = `relay "seed" {
   listen   = ["127.0.0.1:%d"]
   upstream = ["%s"]
@@ -69,7 +69,7 @@ const guardConfig = `relay "seed" {
   }
 }
 quota {
-  global = "16MiB"
+  global = %d
 }
 admin {
   socket = "%s"
@@ -83,12 +83,12 @@ shutdown {
 `
 
 // startGuard runs sctpguard with the scenario's config.
-func startGuard(ctx context.Context, bin, dir string, to netip.AddrPort) (*child.Child, netip.AddrPort, error) {
+func startGuard(ctx context.Context, bin, dir string, to netip.AddrPort, global int64) (*child.Child, netip.AddrPort, error) {
 	port, err := child.FreePort()
 	if err != nil {
 		return nil, netip.AddrPort{}, err
 	}
-	text := fmt.Sprintf(guardConfig, port, to, filepath.Join(dir, "admin.sock"))
+	text := fmt.Sprintf(guardConfig, port, to, global, filepath.Join(dir, "admin.sock"))
 	c, err := child.StartGuard(ctx, bin, dir, text, port)
 	return c, netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), port), err
 }

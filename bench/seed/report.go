@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 )
 
-var columns = []string{"receiver netns", "path", "assocs", "msgs/assoc", "host memory used", "per assoc", "flood per assoc", "vs direct", "kernel slab", "relay anon idle → flooded", "stopped"}
+var columns = []string{"receiver netns", "path", "assocs", "msgs/assoc", "host memory used", "per assoc", "flood per assoc", "vs direct", "kernel slab", "senders' send queues", "relay anon idle → flooded", "relay CPU blocked", "stopped"}
 
 // cells is the table's row for r; direct is the direct row of the same
 // association count, if any.
@@ -17,9 +17,9 @@ func cells(r, direct *row) []string {
 	c := []string{r.receiver, r.path, strconv.Itoa(r.assocs)}
 	switch {
 	case r.skipped != "":
-		return append(c, "-", "-", "-", "-", "-", "-", "-", "skipped: "+r.skipped)
+		return append(c, "-", "-", "-", "-", "-", "-", "-", "-", "-", "skipped: "+r.skipped)
 	case r.err != nil:
-		return append(c, "-", "-", "-", "-", "-", "-", "-", "error: "+firstLine(r.err.Error()))
+		return append(c, "-", "-", "-", "-", "-", "-", "-", "-", "-", "error: "+firstLine(r.err.Error()))
 	}
 	vs := "-"
 	if direct != nil && direct.err == nil && direct.skipped == "" && direct.used > 0 {
@@ -37,8 +37,12 @@ func cells(r, direct *row) []string {
 	if r.relayRSS > 0 {
 		rss = mb(r.idleRSS) + " → " + mb(r.relayRSS)
 	}
+	cpu := "-"
+	if r.relayCPU >= 0 {
+		cpu = fmt.Sprintf("%.1f%%", 100*r.relayCPU)
+	}
 	flood := mb((r.used - r.setup) / int64(r.assocs))
-	return append(c, msgs, mb(r.used), mb(r.used/int64(r.assocs)), flood, vs, mb(r.slab), rss, stopped)
+	return append(c, msgs, mb(r.used), mb(r.used/int64(r.assocs)), flood, vs, mb(r.slab), mb(r.queued), rss, cpu, stopped)
 }
 
 func directFor(rows []*row, r *row) *row {
@@ -62,8 +66,23 @@ func resumeLines(rows []*row) []string {
 			out = append(out, head+fmt.Sprintf("FAILED after %s messages: %v", count(r.resume.msgs), strings.ReplaceAll(r.resume.err.Error(), "\n", "; ")))
 			continue
 		}
-		out = append(out, head+fmt.Sprintf("%s messages delivered exactly once, in order, in %.1f s",
-			count(r.resume.msgs), r.resume.took.Seconds()))
+		out = append(out, head+fmt.Sprintf("%s messages delivered exactly once, in order, in %.1f s; longest wait between two messages %.2f s",
+			count(r.resume.msgs), r.resume.took.Seconds(), r.resume.gap.Seconds()))
+	}
+	return out
+}
+
+// quotaLines say, for each sctpguard row, what its flood took beyond the
+// senders' own send queues (which no relay can shrink), against the global
+// quota that bounds the relay.
+func quotaLines(rows []*row, global int64) []string {
+	var out []string
+	for _, r := range rows {
+		if r.path != "sctpguard" || r.err != nil || r.skipped != "" {
+			continue
+		}
+		out = append(out, fmt.Sprintf("sctpguard, receiver in the %s netns, %d assocs: the flood took %s beyond the senders' own send queues (%s); global quota %s",
+			r.receiver, r.assocs, mb(r.used-r.setup-r.queued), mb(r.queued), mb(global)))
 	}
 	return out
 }
@@ -101,7 +120,7 @@ func marginalLine(rows []*row) string {
 	return fmt.Sprintf("flood cost of one more association (%s associations): %s", span, strings.Join(parts, ", "))
 }
 
-func writeText(w io.Writer, header string, rows []*row) {
+func writeText(w io.Writer, header string, rows []*row, global int64) {
 	fmt.Fprintln(w, header)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(columns, "\t"))
@@ -112,18 +131,18 @@ func writeText(w io.Writer, header string, rows []*row) {
 	if l := marginalLine(rows); l != "" {
 		fmt.Fprintln(w, l)
 	}
-	for _, l := range resumeLines(rows) {
+	for _, l := range append(quotaLines(rows, global), resumeLines(rows)...) {
 		fmt.Fprintln(w, l)
 	}
 }
 
-// Markers around the markdown table when it goes to stdout, for bench/run.sh.
-const (
-	mdBegin = "<!-- seed benchmark: begin -->"
-	mdEnd   = "<!-- seed benchmark: end -->"
-)
+// markers are the lines around the markdown table when it goes to stdout,
+// for bench/run.sh: table is the section's name (-table).
+func markers(table string) (begin, end string) {
+	return "<!-- " + table + " benchmark: begin -->", "<!-- " + table + " benchmark: end -->"
+}
 
-func markdown(header string, rows []*row) string {
+func markdown(header string, rows []*row, global int64) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n\n", header)
 	fmt.Fprintf(&b, "| %s |\n|%s\n", strings.Join(columns, " | "), strings.Repeat("---|", len(columns)))
@@ -137,7 +156,7 @@ func markdown(header string, rows []*row) string {
 	if l := marginalLine(rows); l != "" {
 		fmt.Fprintf(&b, "\n%s  \n", l)
 	}
-	if lines := resumeLines(rows); len(lines) > 0 {
+	if lines := append(quotaLines(rows, global), resumeLines(rows)...); len(lines) > 0 {
 		b.WriteString("\n")
 		for _, l := range lines {
 			fmt.Fprintf(&b, "%s  \n", l)
@@ -148,10 +167,11 @@ func markdown(header string, rows []*row) string {
 
 // writeMarkdownTo writes the markdown table to path, or between markers to
 // stdout when path is "-".
-func writeMarkdownTo(path string, stdout io.Writer, header string, rows []*row) error {
-	md := markdown(header, rows)
+func writeMarkdownTo(path, table string, stdout io.Writer, header string, rows []*row, global int64) error {
+	md := markdown(header, rows, global)
 	if path == "-" {
-		_, err := fmt.Fprintf(stdout, "\n%s\n%s%s\n", mdBegin, md, mdEnd)
+		begin, end := markers(table)
+		_, err := fmt.Fprintf(stdout, "\n%s\n%s%s\n", begin, md, end)
 		return err
 	}
 	if err := os.WriteFile(path, []byte(md), 0o644); err != nil {

@@ -38,6 +38,8 @@ type row struct {
 	idleRSS  int64   // the same before the flood
 	slab     int64   // growth of the kernel's slab (its queues on the whole path), bytes
 	relayRSS int64   // resident anonymous memory of the relay's processes at the plateau, bytes; 0 for direct
+	relayCPU float64 // share of one core the relay used at the plateau; -1 if unknown or direct
+	queued   int64   // what the senders' own send queues held at the plateau, bytes
 	stopped  string  // why the flood ended
 	notes    []string
 	skipped  string
@@ -70,7 +72,7 @@ func (sc *scene) teardown() {
 
 // runRow measures one row and leaves the host as it found it.
 func (b *bench) runRow(ctx context.Context, p path, n int, where string, prev []*row) *row {
-	r := &row{path: p.name, assocs: n, receiver: where}
+	r := &row{path: p.name, assocs: n, receiver: where, relayCPU: -1}
 	b.logf("%s, %d associations, receiver in the %s netns", p.name, n, where)
 	if p.start == nil {
 		if r.skipped = b.tooBig(n, prev); r.skipped != "" {
@@ -98,7 +100,10 @@ func (b *bench) runRow(ctx context.Context, p path, n int, where string, prev []
 	}
 	b.logf("  %s after %s: %s messages per association, %s used", p.name, r.stopped, count(mean(r.accepted)), mb(r.used))
 	if p.name == "sctpguard" {
-		b.afterGuard(ctx, sc, dir, n, r)
+		b.guardPlateau(ctx, dir, n)
+	}
+	if b.s.resume && p.name != "socat" { // socat merges messages: nothing to check
+		b.resume(ctx, sc, r)
 	}
 	return r
 }
@@ -147,8 +152,12 @@ func (b *bench) measure(ctx context.Context, sc *scene, p path, dir string, n in
 	if slab, err := meminfo("Slab"); err == nil {
 		r.slab = slab - baseSlab
 	}
+	r.queued = sendQueued(sc.senders)
 	if sc.relay != nil {
 		r.relayRSS = groupAnon(sc.relay.Pid())
+		if r.relayCPU, err = cpuShare(ctx, sc.relay.Pid(), b.s.cpuWindow); err != nil {
+			r.notes = append(r.notes, err.Error())
+		}
 	}
 	if r.stopped == "message cap" {
 		r.stopped = fmt.Sprintf("message cap (%s)", count(b.s.msgCap))
@@ -159,8 +168,8 @@ func (b *bench) measure(ctx context.Context, sc *scene, p path, dir string, n in
 	return nil
 }
 
-// afterGuard takes sctpguard's status and lets the receiver read everything.
-func (b *bench) afterGuard(ctx context.Context, sc *scene, dir string, n int, r *row) {
+// guardPlateau takes sctpguard's heap profile and status at the plateau.
+func (b *bench) guardPlateau(ctx context.Context, dir string, n int) {
 	if b.s.pprof != "" {
 		file := fmt.Sprintf("%s-%d", b.s.pprof, n)
 		if err := child.SaveProfile(ctx, filepath.Join(dir, "admin.sock"), "heap", file); err != nil {
@@ -170,14 +179,17 @@ func (b *bench) afterGuard(ctx context.Context, sc *scene, dir string, n int, r 
 	if b.s.status && n == slices.Max(b.s.assocs) {
 		b.status, b.statusAssocs = guardStatus(ctx, b.s.guard, dir), n
 	}
-	if !b.s.resume {
-		return
-	}
+}
+
+// resume lets the receiver read everything back and checks it.
+func (b *bench) resume(ctx context.Context, sc *scene, r *row) {
 	b.logf("  resume: the receiver reads everything back")
 	conns, _ := sc.recv.waitConns(ctx, 0)
 	res := drain(ctx, conns, r.accepted, b.s.drainTimeout)
-	if err := sc.relay.Check(); err != nil && res.err == nil {
-		res.err = err
+	if sc.relay != nil {
+		if err := sc.relay.Check(); err != nil && res.err == nil {
+			res.err = err
+		}
 	}
 	if res.err != nil {
 		b.logf("  resume failed: %v", res.err)

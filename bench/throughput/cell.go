@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sctpguard/sctpguard/bench/internal/child"
+	"github.com/sctpguard/sctpguard/bench/internal/proc"
 )
 
 // Path names, in the order every cell runs them.
@@ -235,7 +236,7 @@ func (b *bench) cpu(p path) (time.Duration, error) {
 	if p.relay == nil {
 		return 0, nil
 	}
-	return groupCPU(p.relay.Pid())
+	return proc.GroupCPU(p.relay.Pid())
 }
 
 // waitAccepted waits until the sink has accepted n associations of the

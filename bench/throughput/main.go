@@ -57,6 +57,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sctpguard/sctpguard/bench/internal/proc"
 	"github.com/sctpguard/sctpguard/sctpsock"
 )
 
@@ -197,7 +198,7 @@ func preflight(s *settings) error {
 	if s.socat, err = exec.LookPath(s.socat); err != nil {
 		return fmt.Errorf("socat binary: %w (apt-get install socat, or pass -socat)", err)
 	}
-	if _, err := readStat(os.Getpid()); err != nil {
+	if _, err := proc.ReadStat(os.Getpid()); err != nil {
 		return fmt.Errorf("read CPU time: %w", err)
 	}
 	return nil

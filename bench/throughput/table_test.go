@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
-	"os"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -122,21 +120,5 @@ func TestPercentile(t *testing.T) {
 	}
 	if _, ok := res.percentile(socat, 50); ok {
 		t.Error("percentile of no round trips is ok")
-	}
-}
-
-func TestGroupCPU(t *testing.T) {
-	st, err := readStat(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.pgrp != syscall.Getpgrp() {
-		t.Errorf("pgrp = %d, want %d", st.pgrp, syscall.Getpgrp())
-	}
-	if _, err := groupCPU(syscall.Getpgrp()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := groupCPU(1 << 30); err == nil {
-		t.Error("groupCPU of a group without processes succeeded")
 	}
 }

@@ -1,4 +1,7 @@
-package main
+// Package proc reads what the benchmarks measure of a process group from
+// /proc: the CPU time it has used, so that a relay and everything it forks are
+// measured together.
+package proc
 
 import (
 	"bytes"
@@ -12,12 +15,12 @@ import (
 // every Linux architecture Go runs on.
 const clockTick = 10 * time.Millisecond
 
-// groupCPU is the CPU time, user plus system, that the process group pgid
+// GroupCPU is the CPU time, user plus system, that the process group pgid
 // has used so far: that of its live members, plus that of the children its
 // leader has reaped (cutime, cstime). A relay started as a group leader is
 // thus measured with everything it forks, whether or not a child has
 // exited between two readings.
-func groupCPU(pgid int) (time.Duration, error) {
+func GroupCPU(pgid int) (time.Duration, error) {
 	dir, err := os.ReadDir("/proc")
 	if err != nil {
 		return 0, fmt.Errorf("read CPU time: %w", err)
@@ -29,14 +32,14 @@ func groupCPU(pgid int) (time.Duration, error) {
 		if err != nil {
 			continue
 		}
-		st, err := readStat(pid)
-		if err != nil || st.pgrp != pgid {
+		st, err := ReadStat(pid)
+		if err != nil || st.Pgrp != pgid {
 			continue // gone since ReadDir, or another group
 		}
 		found = true
-		ticks += st.utime + st.stime
+		ticks += st.Utime + st.Stime
 		if pid == pgid {
-			ticks += st.cutime + st.cstime
+			ticks += st.Cutime + st.Cstime
 		}
 	}
 	if !found {
@@ -45,35 +48,36 @@ func groupCPU(pgid int) (time.Duration, error) {
 	return time.Duration(ticks) * clockTick, nil
 }
 
-// stat is what groupCPU needs of /proc/PID/stat.
-type stat struct {
-	pgrp                         int
-	utime, stime, cutime, cstime int64 // clock ticks
+// Stat is what GroupCPU needs of /proc/PID/stat.
+type Stat struct {
+	Pgrp                         int
+	Utime, Stime, Cutime, Cstime int64 // clock ticks
 }
 
-func readStat(pid int) (stat, error) {
+// ReadStat reads /proc/PID/stat.
+func ReadStat(pid int) (Stat, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return stat{}, err
+		return Stat{}, err
 	}
 	// The command name, in parentheses, may hold spaces and parentheses:
 	// the fields that matter follow the last ')'. f[0] is field 3 (state).
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return stat{}, fmt.Errorf("/proc/%d/stat: no command name", pid)
+		return Stat{}, fmt.Errorf("/proc/%d/stat: no command name", pid)
 	}
 	f := bytes.Fields(b[i+1:])
 	if len(f) < 15 {
-		return stat{}, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f)+2)
+		return Stat{}, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f)+2)
 	}
-	var st stat
+	var st Stat
 	var n [5]int64
 	for k, idx := range []int{2, 11, 12, 13, 14} { // pgrp, utime, stime, cutime, cstime
 		if n[k], err = strconv.ParseInt(string(f[idx]), 10, 64); err != nil {
-			return stat{}, fmt.Errorf("/proc/%d/stat field %d: %w", pid, idx+3, err)
+			return Stat{}, fmt.Errorf("/proc/%d/stat field %d: %w", pid, idx+3, err)
 		}
 	}
-	st.pgrp = int(n[0])
-	st.utime, st.stime, st.cutime, st.cstime = n[1], n[2], n[3], n[4]
+	st.Pgrp = int(n[0])
+	st.Utime, st.Stime, st.Cutime, st.Cstime = n[1], n[2], n[3], n[4]
 	return st, nil
 }
