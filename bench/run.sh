@@ -76,7 +76,7 @@ tp=("$out/throughput" -guard "$out/sctpguard" ${quick:+"$quick"})
 read -r -a extra <<<"${BENCH_THROUGHPUT_FLAGS:-}"
 tp+=(${extra[@]+"${extra[@]}"})
 seed=("$out/seed" -guard "$out/sctpguard" ${args[@]+"${args[@]}"})
-st=("$out/seed" -guard "$out/sctpguard" -table stalled -paths sctpguard -receivers other -status=false -cpu 10s -global 64)
+st=("$out/seed" -guard "$out/sctpguard" -table stalled -paths sctpguard -receivers other -status=false -cpu 10s -global 160)
 if [ -n "$quick" ]; then st+=(-assocs 100); else st+=(-assocs 1000); fi
 [ -z "$md" ] || st+=(-md -)
 sc=("$out/scale" -guard "$out/sctpguard")

@@ -121,7 +121,7 @@ func parseFlags(args []string) (settings, error) {
 	fs.DurationVar(&s.timeCap, "cap", 150*time.Second, "longest flood of one row")
 	fs.DurationVar(&s.stall, "stall", 2*time.Second, "a sender without progress this long is blocked")
 	fs.DurationVar(&s.drainTimeout, "drain", 4*time.Minute, "longest the receiver may take to read everything back")
-	global := fs.Int64("global", 16, "sctpguard's global quota in `MiB` (every association takes its reserves from it: 1,000 need more than 16)")
+	global := fs.Int64("global", 16, "sctpguard's global quota in `MiB` (every association takes its reserves from it, 64 KiB each way: 1,000 need 160)")
 	floor := fs.Int("floor", 384, "stop a flood when MemAvailable falls below this many `MiB`")
 	fs.StringVar(&s.guard, "guard", "sctpguard", "sctpguard binary")
 	fs.StringVar(&s.socat, "socat", "socat", "socat binary")
