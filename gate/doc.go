@@ -61,7 +61,7 @@
 // measures it against this bound.
 //
 // Many associations that a shared level limits before their own quotas (1,000
-// under a 64 MiB global quota hold ~64 KiB each) overdraw at the fast rate only
+// under a 160 MiB global quota hold ~160 KiB each) overdraw at the fast rate only
 // until they hold an eighth of that level together, then one message each per
 // doubling: for N associations, level/8 + N × (log2(stall / 500 ms) + 2)
 // messages. TestSharedStallBound measures it (100 associations under 4 MiB: 2.0

@@ -350,7 +350,7 @@ func TestSettleByWindow(t *testing.T) {
 
 // TestSharedStallBound is the permanent stall of many associations that a
 // shared budget limits before their own quotas do (1,000 associations under a
-// 64 MiB global quota, scaled down): together they overdraw at the fast rate
+// 160 MiB global quota, scaled down): together they overdraw at the fast rate
 // only within an eighth of the shared budget, then each one message per
 // doubling of the stall's length.
 func TestSharedStallBound(t *testing.T) {
