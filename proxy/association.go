@@ -18,15 +18,17 @@ import (
 
 // Why an association ended: a fixed set, used in the final log line and as a metric label.
 const (
-	endShutdown      = "shutdown"       // a peer shut down gracefully and the other leg followed
-	endPeerAbort     = "peer_abort"     // a peer aborted
-	endStream        = "stream_missing" // a message on a stream the other leg lacks
-	endTooLarge      = "too_large"      // a message over max_message or over the quota
-	endUnreachable   = "upstream_unreachable"
-	endIOError       = "io_error"
-	endDrain         = "drain" // the daemon stopped
-	endQuotaRefused  = "quota_exhausted"
-	endNotifyInvalid = "bad_notification"
+	endShutdown          = "shutdown"       // a peer shut down gracefully and the other leg followed
+	endPeerAbort         = "peer_abort"     // a peer aborted
+	endStream            = "stream_missing" // a message on a stream the other leg lacks
+	endTooLarge          = "too_large"      // a message over max_message or over the quota
+	endUnreachable       = "upstream_unreachable"
+	endIOError           = "io_error"
+	endDrain             = "drain" // the daemon stopped
+	endQuotaRefused      = "quota_exhausted"
+	endTooManyConnecting = "too_many_connecting" // accepted while max_connecting others waited for upstream
+	endStalled           = "stalled"             // the consumer did not move for stall_timeout while the quota was full
+	endNotifyInvalid     = "bad_notification"
 )
 
 // association pairs one front association with one upstream association.
