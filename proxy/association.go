@@ -210,9 +210,12 @@ func (a *association) logEnd() {
 // classify maps a pipe's error to an end reason.
 func classify(err error) string {
 	var se *streamError
+	var stall *stallError
 	switch {
 	case errors.As(err, &se):
 		return endStream
+	case errors.As(err, &stall):
+		return endStalled
 	case errors.Is(err, sctpsock.ErrMessageTooLarge), errors.Is(err, quota.ErrTooLarge):
 		return endTooLarge
 	case errors.Is(err, sctpsock.ErrAborted):

@@ -142,8 +142,12 @@ func closeAccounts(accts []*quota.Account) {
 
 func (r *Relay) newPipe(a *association, dir string, src, dst leg, dstStreams uint16, frag uint32, acct *quota.Account) *pipe {
 	g := r.obs.Open(acct, consumer{dst: dst}, frag, localReceiver(dst))
-	return &pipe{dir: dir, src: src, dst: dst, dstStreams: dstStreams, acct: acct, cost: r.cost, gate: g}
+	return &pipe{dir: dir, src: src, dst: dst, dstStreams: dstStreams, acct: acct, cost: r.cost, gate: g,
+		stallTimeout: r.stallTimeout}
 }
+
+// stallTimeout is the relay's stall_timeout as configured now.
+func (r *Relay) stallTimeout() time.Duration { return r.cfg.Load().StallTimeout }
 
 func (r *Relay) track(a *association) {
 	r.mu.Lock()
