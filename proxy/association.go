@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,8 +41,9 @@ type association struct {
 	up      leg
 	started time.Time
 
-	frontAddr, upAddr string  // peer addresses, for status
-	frontEnds, upEnds legEnds // to find the legs in sock_diag
+	frontAddr, upAddr string         // peer addresses, for status
+	primary           netip.AddrPort // path.primary of the upstream leg; invalid: the kernel's choice
+	frontEnds, upEnds legEnds        // to find the legs in sock_diag
 
 	toUp, toFront *pipe
 	accts         [2]*quota.Account

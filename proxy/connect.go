@@ -91,7 +91,7 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front leg, id uint6
 	}
 	upAddr := peerString(up)
 	a := &association{id: id, relay: cfg.Name, log: log.With("upstream", upAddr), front: front, up: up, upAddr: upAddr,
-		started: time.Now(), accts: accts}
+		started: time.Now(), accts: accts, primary: cfg.Path.Primary}
 	a.frontEnds, a.upEnds = endsOf(front), endsOf(up)
 	a.toUp = r.newPipe(a, toUpstream, front, up, ust.OutStreams, ust.FragmentationPoint, a.accts[0])
 	a.toFront = r.newPipe(a, toFront, up, front, fst.OutStreams, fst.FragmentationPoint, a.accts[1])
