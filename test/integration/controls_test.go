@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vishvananda/netlink"
+
 	"github.com/sctpguard/sctpguard/sctpsock"
 )
 
@@ -170,6 +172,7 @@ func TestConnectingBounded(t *testing.T) {
 	up := peerAddrs(p.ln.Addrs()[0].Port())
 
 	t.Run("unreachable", func(t *testing.T) {
+		silentNeighbours(t, h)
 		h.setLoss(0, 100)
 		h.setLoss(1, 100)
 		defer h.setLoss(0, 0)
@@ -258,6 +261,23 @@ func TestConnectingBounded(t *testing.T) {
 			echoRound(t, c, 20)
 		}
 	})
+}
+
+// silentNeighbours makes the guard's host know the peer's link addresses for
+// good, so that with every packet lost the peer is silent: without them, address
+// resolution fails after a few seconds and the kernel reports "no route to host"
+// to every connect, which ends it early.
+func silentNeighbours(t *testing.T, h *twoHosts) {
+	t.Helper()
+	for path := range hostPaths {
+		n := &netlink.Neigh{
+			LinkIndex:    h.link(path, false).Attrs().Index,
+			State:        netlink.NUD_PERMANENT,
+			IP:           hostPaths[path][1].Addr().AsSlice(),
+			HardwareAddr: h.link(path, true).Attrs().HardwareAddr,
+		}
+		h.must("neighbour "+n.IP.String(), h.gh.NeighSet(n))
+	}
 }
 
 // passiveEstabs is how many associations the upstream host has accepted
