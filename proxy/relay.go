@@ -133,7 +133,11 @@ func (r *Relay) acceptLoop(ctx context.Context) {
 // admit counts an accepted association as connecting, unless the relay already
 // holds max_connecting of them; handle counts it out once it is paired or refused.
 func (r *Relay) admit() bool {
-	if r.connecting.Add(1) > int64(r.cfg.Load().MaxConnecting) {
+	limit := r.cfg.Load().MaxConnecting
+	if limit == 0 {
+		limit = config.DefaultMaxConnecting // a Relay built in Go without ApplyDefaults
+	}
+	if r.connecting.Add(1) > int64(limit) {
 		r.connecting.Add(-1)
 		return false
 	}
