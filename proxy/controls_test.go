@@ -18,8 +18,10 @@ func TestAdmitBounded(t *testing.T) {
 	rc := config.DefaultRelay("r")
 	rc.MaxConnecting = 2
 	r := newRelay(rc, quota.NewBudget("global", 0, nil), quota.CostModel{}, gate.NewObserver(), hclog.NewNullLogger())
-	if !r.admit() || !r.admit() {
-		t.Fatal("refused one of the first two")
+	for i := range 2 {
+		if !r.admit() {
+			t.Fatalf("refused association %d of the first two", i+1)
+		}
 	}
 	if r.admit() {
 		t.Fatal("admitted a third with max_connecting = 2")
