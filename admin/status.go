@@ -106,7 +106,8 @@ type RelayTotals struct {
 	PathEvents uint64 `json:"path_events"`
 	// Ended counts ended associations by reason (a fixed set: shutdown,
 	// peer_abort, stream_missing, too_large, upstream_unreachable,
-	// io_error, drain, quota_exhausted, bad_notification).
+	// io_error, drain, quota_exhausted, bad_notification, stalled,
+	// too_many_connecting).
 	Ended map[string]uint64 `json:"ended"`
 }
 

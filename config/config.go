@@ -18,6 +18,7 @@ const (
 	DefaultStreams          = 16
 	DefaultMaxMessage       = 256 * KiB
 	DefaultConnectTimeout   = 5 * time.Second
+	DefaultMaxConnecting    = 256
 	DefaultAssociationQuota = 1 * MiB
 	DefaultGlobalQuota      = 256 * MiB
 	DefaultHeader           = 576
@@ -58,6 +59,13 @@ const (
 	MaxOverhead = 1 * MiB
 	// MaxHeader is the largest cost.header accepted.
 	MaxHeader = 64 * KiB
+	// MinStallTimeout and MaxStallTimeout bound stall_timeout. A consumer
+	// that reads is seen within the gate's probe interval (500 ms while the
+	// overdraft is small), so a shorter timeout could end one that moves.
+	MinStallTimeout = time.Second
+	MaxStallTimeout = 24 * time.Hour
+	// MaxMaxConnecting is the largest max_connecting a relay accepts.
+	MaxMaxConnecting = 65535
 	// MaxPathDuration bounds path timers (heartbeat interval, RTO).
 	MaxPathDuration = 24 * time.Hour
 	// maxSocketPath is the longest path a Unix socket address holds
@@ -100,6 +108,15 @@ type Relay struct {
 	MaxMessage int64
 	// ConnectTimeout bounds the connect to Upstream. If zero, 5s.
 	ConnectTimeout time.Duration
+	// MaxConnecting bounds the associations accepted and not yet paired:
+	// waiting to connect to Upstream or connecting, 1..65535. One accepted
+	// beyond it is aborted at once. If zero, 256.
+	MaxConnecting int
+	// StallTimeout, if not zero, ends with ABORT an association whose
+	// consumer has not moved (nothing it was sent was released) for that
+	// long while a message toward it waits for its full quota; 1s..24h.
+	// If zero, never.
+	StallTimeout time.Duration
 	// ListenStyle is StyleOneToOne or StyleOneToMany: one socket per front
 	// association, or one socket for all of them. One-to-many needs
 	// Quota.Socket, which then bounds the shared socket: its kernel buffers
@@ -256,6 +273,7 @@ func (r *Relay) ApplyDefaults() {
 	setDefault(&r.Streams, DefaultStreams)
 	setDefault(&r.MaxMessage, DefaultMaxMessage)
 	setDefault(&r.ConnectTimeout, DefaultConnectTimeout)
+	setDefault(&r.MaxConnecting, DefaultMaxConnecting)
 	setDefault(&r.Quota.Association, DefaultAssociationQuota)
 	setDefault(&r.ListenStyle, DefaultListenStyle)
 }

@@ -242,13 +242,23 @@ func (d *decoder) duration(expr hcl.Expression, field string, def time.Duration)
 // millis decodes a duration of whole milliseconds from 1ms to max, as the
 // kernel's path timers take them; unset is zero.
 func (d *decoder) millis(expr hcl.Expression, field string, max time.Duration) time.Duration {
+	t := d.within(expr, field, time.Millisecond, max)
+	if t%time.Millisecond != 0 {
+		d.reject(expr.Range(), field, "%s is not a whole number of milliseconds; the kernel counts these timers in ms", t)
+		return 0
+	}
+	return t
+}
+
+// within decodes a duration from min to max; unset is zero.
+func (d *decoder) within(expr hcl.Expression, field string, min, max time.Duration) time.Duration {
 	t := d.duration(expr, field, 0)
 	switch {
 	case t == 0:
-	case t%time.Millisecond != 0:
-		d.reject(expr.Range(), field, "%s is not a whole number of milliseconds; the kernel counts these timers in ms", t)
 	case t > max:
-		d.reject(expr.Range(), field, "%s is too long; allowed 1ms to %s", shortDuration(t), shortDuration(max))
+		d.reject(expr.Range(), field, "%s is too long; allowed %s to %s", shortDuration(t), shortDuration(min), shortDuration(max))
+	case t < min:
+		d.reject(expr.Range(), field, "%s is too short; allowed %s to %s", shortDuration(t), shortDuration(min), shortDuration(max))
 	default:
 		return t
 	}

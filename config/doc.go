@@ -78,6 +78,14 @@
 //	                "256KiB".
 //	connect_timeout duration allowed for the connect to upstream.
 //	                Default "5s".
+//	max_connecting  associations accepted and not yet connected upstream
+//	                (waiting for a connect or connecting), 1..65535; one
+//	                more is aborted at once (too_many_connecting).
+//	                Default 256.
+//	stall_timeout   duration 1s..24h: an association whose consumer has
+//	                not moved for that long while a message toward it
+//	                waits for its full quota is aborted (stalled).
+//	                Default: never.
 //	nodelay         set SCTP_NODELAY on both legs. Default true.
 //	listen_style    "one_to_one" or "one_to_many": the socket style of
 //	                the front endpoint (RFC 6458). Default "one_to_one".

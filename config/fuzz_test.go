@@ -107,6 +107,7 @@ var oddValues = []string{
 var oddAttributes = []struct{ block, attr string }{
 	{`relay "r"`, "listen"}, {`relay "r"`, "upstream"}, {`relay "r"`, "streams"},
 	{`relay "r"`, "max_message"}, {`relay "r"`, "connect_timeout"}, {`relay "r"`, "nodelay"},
+	{`relay "r"`, "max_connecting"}, {`relay "r"`, "stall_timeout"},
 	{"quota", "global"}, {"cost", "overhead"}, {"admin", "socket"}, {"admin", "mode"},
 	{"admin", "group"}, {"metrics", "listen"}, {"log", "level"}, {"log", "format"},
 	{"shutdown", "drain_timeout"},

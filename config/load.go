@@ -36,6 +36,8 @@ type relayHCL struct {
 	Streams        hcl.Expression  `hcl:"streams,optional"`
 	MaxMessage     hcl.Expression  `hcl:"max_message,optional"`
 	ConnectTimeout hcl.Expression  `hcl:"connect_timeout,optional"`
+	MaxConnecting  hcl.Expression  `hcl:"max_connecting,optional"`
+	StallTimeout   hcl.Expression  `hcl:"stall_timeout,optional"`
 	NoDelay        hcl.Expression  `hcl:"nodelay,optional"`
 	ListenStyle    hcl.Expression  `hcl:"listen_style,optional"`
 	Quota          []relayQuotaHCL `hcl:"quota,block"`
@@ -176,6 +178,8 @@ func (d *decoder) relay(r *relayHCL) Relay {
 	out.Streams = uint16(d.count(r.Streams, p+".streams", 1, 65535, DefaultStreams))
 	out.MaxMessage = d.size(r.MaxMessage, p+".max_message", 1, MaxMaxMessage, DefaultMaxMessage)
 	out.ConnectTimeout = d.duration(r.ConnectTimeout, p+".connect_timeout", DefaultConnectTimeout)
+	out.MaxConnecting = int(d.count(r.MaxConnecting, p+".max_connecting", 1, MaxMaxConnecting, DefaultMaxConnecting))
+	out.StallTimeout = d.within(r.StallTimeout, p+".stall_timeout", MinStallTimeout, MaxStallTimeout)
 	out.NoDelay = d.boolean(r.NoDelay, p+".nodelay", true)
 	out.ListenStyle = d.enum(r.ListenStyle, p+".listen_style", DefaultListenStyle, StyleOneToOne, StyleOneToMany)
 	if q := single(d, r.Quota, p+".quota"); q != nil {

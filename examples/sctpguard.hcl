@@ -22,7 +22,11 @@ relay "diameter" {
   streams         = 16       # outbound streams asked for on both legs
   max_message     = "256KiB" # a larger message aborts its association
   connect_timeout = "5s"     # to upstream
+  max_connecting  = 256      # associations waiting for their upstream connect; more are aborted
   nodelay         = true     # SCTP_NODELAY on both legs
+  # End with ABORT (reason "stalled") an association whose consumer has read
+  # nothing for this long while its quota is full. Default: never.
+  # stall_timeout = "30s"
   # One socket per front association ("one_to_one"), or one shared
   # SOCK_SEQPACKET socket for all of them ("one_to_many", needs quota.socket;
   # a stalled association then stops the others once the quotas are full).

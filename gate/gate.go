@@ -67,6 +67,7 @@ type stall struct {
 	next    time.Time     // when the next probe may go
 	step    time.Duration // the interval before it
 	probes  uint64        // probes sent, ever
+	since   time.Time     // when the consumer last moved (a release), or the schedule began
 }
 
 // Open returns the gate of the messages written toward the consumer that src
@@ -121,8 +122,10 @@ func (g *Gate) push(cost int64, payload int) (pressing bool) {
 func (g *Gate) Wait() {
 	g.mu.Lock()
 	if g.stall.moving || g.stall.step == 0 {
+		now := g.obs.now()
 		g.stall.moving = false
-		g.stall.next, g.stall.step = g.obs.now().Add(probeFirst), probeFirst
+		g.stall.next, g.stall.step = now.Add(probeFirst), probeFirst
+		g.stall.since = now
 	}
 	g.stall.waiting = true
 	g.mu.Unlock()
@@ -160,6 +163,26 @@ func (g *Gate) ProbeDue(cost int64) bool {
 	g.stall.step = step
 	g.stall.next = now.Add(step)
 	return true
+}
+
+// StalledFor is how long the consumer has not moved while a charge of cost
+// waits for the gate's own account: the time since the later of the stall's
+// start (the first Wait since something was released) and the last release.
+// It is zero while no charge waits, and while the account has room for cost
+// (the charge then waits for a shared budget, which is not this consumer's
+// doing: the clock starts again once the account is full).
+func (g *Gate) StalledFor(cost int64) time.Duration {
+	now := g.obs.now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.stall.waiting {
+		return 0
+	}
+	if limit := g.acct.Limit(); limit == 0 || g.acct.Used()+cost <= limit {
+		g.stall.since = now
+		return 0
+	}
+	return now.Sub(g.stall.since)
 }
 
 // Probed records a message written as a probe (see ProbeDue); the observer
@@ -247,6 +270,7 @@ func (g *Gate) release(mark uint64, s Sample, rx int64, haveRx, record bool) int
 	freed := g.l.releaseBeyond(keep)
 	if freed > 0 {
 		g.stall.moving = true
+		g.stall.since = g.obs.now()
 		if g.stall.waiting {
 			g.stall.step = probeFirst
 			g.stall.next = g.obs.now().Add(probeFirst)

@@ -409,3 +409,44 @@ func TestSharedStallBound(t *testing.T) {
 		}
 	}
 }
+
+// StalledFor counts from the wait's start while nothing is released and the
+// account is full, starts again at each release, and stays zero while the
+// charge waits for a shared budget rather than for this consumer.
+func TestStalledFor(t *testing.T) {
+	f := newFixture(t, 10*1000, nil)
+	f.send(t, 10, 1, 1000)
+	if d := f.g.StalledFor(1000); d != 0 {
+		t.Errorf("stalled %v before any wait, want 0", d)
+	}
+	f.g.Wait()
+	f.clk.advance(3 * time.Second)
+	if d := f.g.StalledFor(1000); d != 3*time.Second {
+		t.Errorf("stalled %v after 3s with nothing released, want 3s", d)
+	}
+	f.probe(t, 1000) // a probe's SACK shows the consumer still holds everything
+	f.obs.round()
+	f.g.Resume()
+	f.g.Wait() // the next message waits in the same stall
+	f.clk.advance(time.Second)
+	if d := f.g.StalledFor(1000); d != 4*time.Second {
+		t.Errorf("stalled %v after a probe that released nothing, want 4s", d)
+	}
+	f.src.unread -= 2 // the consumer reads two messages
+	f.obs.round()
+	if d := f.g.StalledFor(100_000); d != 0 {
+		t.Errorf("stalled %v right after a release, want 0", d)
+	}
+	f.clk.advance(time.Second)
+	if d := f.g.StalledFor(100_000); d != time.Second {
+		t.Errorf("stalled %v a second after the release, want 1s", d)
+	}
+	// Room in the account: the charge waits for a shared budget.
+	if d := f.g.StalledFor(1); d != 0 {
+		t.Errorf("stalled %v with room for the charge in the account, want 0", d)
+	}
+	f.clk.advance(time.Second)
+	if d := f.g.StalledFor(100_000); d != time.Second {
+		t.Errorf("stalled %v a second after the account had room, want 1s", d)
+	}
+}

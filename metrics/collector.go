@@ -29,7 +29,7 @@ const (
 var endReasons = []string{
 	"shutdown", "peer_abort", "stream_missing", "too_large",
 	"upstream_unreachable", "io_error", "drain", "quota_exhausted",
-	"bad_notification",
+	"bad_notification", "stalled", "too_many_connecting",
 }
 
 var (

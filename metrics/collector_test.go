@@ -150,8 +150,10 @@ sctpguard_associations_ended_total{reason="other",relay="diameter"} 5
 sctpguard_associations_ended_total{reason="peer_abort",relay="diameter"} 0
 sctpguard_associations_ended_total{reason="quota_exhausted",relay="diameter"} 0
 sctpguard_associations_ended_total{reason="shutdown",relay="diameter"} 4
+sctpguard_associations_ended_total{reason="stalled",relay="diameter"} 0
 sctpguard_associations_ended_total{reason="stream_missing",relay="diameter"} 0
 sctpguard_associations_ended_total{reason="too_large",relay="diameter"} 0
+sctpguard_associations_ended_total{reason="too_many_connecting",relay="diameter"} 0
 sctpguard_associations_ended_total{reason="upstream_unreachable",relay="diameter"} 0
 `
 	c := NewCollector(&fakeSource{st: st})
@@ -196,10 +198,10 @@ func TestSeriesBoundedByRelays(t *testing.T) {
 	if got != base {
 		t.Fatalf("%d series with 1000 associations and unknown end reasons, %d with none", got, base)
 	}
-	// Per relay: 2+2 relayed, 3 states, held, accepted, refused, 10
-	// reasons, 2 budgets, blocked, path events; plus build info, start time, 2
+	// Per relay: 2+2 relayed, 3 states, held, accepted, refused,
+	// 12 reasons, 2 budgets, blocked, path events; plus build info, start time, 2
 	// global budgets.
-	if want := 2*(4+3+1+2+10+2+1+1) + 4; base != want {
+	if want := 2*(4+3+1+2+12+2+1+1) + 4; base != want {
 		t.Fatalf("%d series for two relays, want %d", base, want)
 	}
 }

@@ -38,13 +38,13 @@
 //	sctpguard_associations_accepted_total{relay}         counter
 //	sctpguard_associations_refused_total{relay}          counter
 //	    Front associations accepted, and those aborted before relaying
-//	    (upstream unreachable, quota exhausted).
+//	    (upstream unreachable, quota exhausted, too many connecting).
 //
 //	sctpguard_associations_ended_total{relay, reason}    counter
 //	    Associations ended, by reason: shutdown, peer_abort,
 //	    stream_missing, too_large, upstream_unreachable, io_error, drain,
-//	    quota_exhausted, bad_notification, or other (a reason this version
-//	    of the package does not know).
+//	    quota_exhausted, bad_notification, stalled, too_many_connecting,
+//	    or other (a reason this version of the package does not know).
 //
 //	sctpguard_budget_used_bytes{level, relay}            gauge
 //	sctpguard_budget_limit_bytes{level, relay}           gauge

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,15 +19,17 @@ import (
 
 // Why an association ended: a fixed set, used in the final log line and as a metric label.
 const (
-	endShutdown      = "shutdown"       // a peer shut down gracefully and the other leg followed
-	endPeerAbort     = "peer_abort"     // a peer aborted
-	endStream        = "stream_missing" // a message on a stream the other leg lacks
-	endTooLarge      = "too_large"      // a message over max_message or over the quota
-	endUnreachable   = "upstream_unreachable"
-	endIOError       = "io_error"
-	endDrain         = "drain" // the daemon stopped
-	endQuotaRefused  = "quota_exhausted"
-	endNotifyInvalid = "bad_notification"
+	endShutdown          = "shutdown"       // a peer shut down gracefully and the other leg followed
+	endPeerAbort         = "peer_abort"     // a peer aborted
+	endStream            = "stream_missing" // a message on a stream the other leg lacks
+	endTooLarge          = "too_large"      // a message over max_message or over the quota
+	endUnreachable       = "upstream_unreachable"
+	endIOError           = "io_error"
+	endDrain             = "drain" // the daemon stopped
+	endQuotaRefused      = "quota_exhausted"
+	endTooManyConnecting = "too_many_connecting" // accepted while max_connecting others waited for upstream
+	endStalled           = "stalled"             // the consumer did not move for stall_timeout while the quota was full
+	endNotifyInvalid     = "bad_notification"
 )
 
 // association pairs one front association with one upstream association.
@@ -38,8 +41,9 @@ type association struct {
 	up      leg
 	started time.Time
 
-	frontAddr, upAddr string  // peer addresses, for status
-	frontEnds, upEnds legEnds // to find the legs in sock_diag
+	frontAddr, upAddr string         // peer addresses, for status
+	primary           netip.AddrPort // path.primary of the upstream leg; invalid: the kernel's choice
+	frontEnds, upEnds legEnds        // to find the legs in sock_diag
 
 	toUp, toFront *pipe
 	accts         [2]*quota.Account
@@ -208,9 +212,12 @@ func (a *association) logEnd() {
 // classify maps a pipe's error to an end reason.
 func classify(err error) string {
 	var se *streamError
+	var stall *stallError
 	switch {
 	case errors.As(err, &se):
 		return endStream
+	case errors.As(err, &stall):
+		return endStalled
 	case errors.Is(err, sctpsock.ErrMessageTooLarge), errors.Is(err, quota.ErrTooLarge):
 		return endTooLarge
 	case errors.Is(err, sctpsock.ErrAborted):

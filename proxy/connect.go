@@ -22,6 +22,7 @@ func (r *Relay) handle(ctx context.Context, front leg) {
 	frontAddr := peerString(front)
 	log := r.log.With("assoc", id, "front", frontAddr)
 	a, err := r.pair(ctx, cfg, front, id, log)
+	r.connecting.Add(-1)
 	if a != nil {
 		a.frontAddr = frontAddr
 	}
@@ -61,8 +62,16 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front leg, id uint6
 	if err := setupFront(front, opts); err != nil {
 		return nil, err
 	}
+	// The reserves are taken before the upstream INIT: an association the
+	// budgets cannot admit costs the peer nothing, and one waiting for its
+	// connect is charged like one relaying.
+	accts, err := r.openAccounts(cfg)
+	if err != nil {
+		return nil, err
+	}
 	up, err := r.dial(ctx, cfg, opts)
 	if err != nil {
+		closeAccounts(accts[:])
 		return nil, &refusedError{reason: endUnreachable, err: fmt.Errorf("upstream unreachable: %w", err)}
 	}
 	if p := cfg.Path.Primary; p.IsValid() {
@@ -81,12 +90,9 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front leg, id uint6
 		ust = sctpsock.Status{InStreams: opts.MaxInStreams, OutStreams: opts.OutStreams}
 	}
 	upAddr := peerString(up)
-	a := &association{id: id, relay: cfg.Name, log: log.With("upstream", upAddr), front: front, up: up, upAddr: upAddr, started: time.Now()}
+	a := &association{id: id, relay: cfg.Name, log: log.With("upstream", upAddr), front: front, up: up, upAddr: upAddr,
+		started: time.Now(), accts: accts, primary: cfg.Path.Primary}
 	a.frontEnds, a.upEnds = endsOf(front), endsOf(up)
-	if err := r.openAccounts(a, cfg); err != nil {
-		up.Abort()
-		return nil, err
-	}
 	a.toUp = r.newPipe(a, toUpstream, front, up, ust.OutStreams, ust.FragmentationPoint, a.accts[0])
 	a.toFront = r.newPipe(a, toFront, up, front, fst.OutStreams, fst.FragmentationPoint, a.accts[1])
 	a.toUp.onNotify = func(n *sctpsock.Notification) error { return a.notify("front", n) }
@@ -113,25 +119,35 @@ func (r *Relay) dial(ctx context.Context, cfg *config.Relay, opts sctpsock.Optio
 	return sctpsock.Dial(dctx, nil, cfg.Upstream, opts)
 }
 
-// openAccounts opens the association's quota account for each direction.
-func (r *Relay) openAccounts(a *association, cfg *config.Relay) error {
-	for i := range a.accts {
+// openAccounts opens an association's quota account for each direction, with
+// their reserves.
+func (r *Relay) openAccounts(cfg *config.Relay) ([2]*quota.Account, error) {
+	var accts [2]*quota.Account
+	for i := range accts {
 		acct, err := r.budget.Open(cfg.Quota.Association, 0)
 		if err != nil {
-			for _, o := range a.accts[:i] {
-				o.Close()
-			}
-			return &refusedError{reason: endQuotaRefused, err: fmt.Errorf("open quota: %w", err)}
+			closeAccounts(accts[:i])
+			return accts, &refusedError{reason: endQuotaRefused, err: fmt.Errorf("open quota: %w", err)}
 		}
-		a.accts[i] = acct
+		accts[i] = acct
 	}
-	return nil
+	return accts, nil
+}
+
+func closeAccounts(accts []*quota.Account) {
+	for _, a := range accts {
+		a.Close()
+	}
 }
 
 func (r *Relay) newPipe(a *association, dir string, src, dst leg, dstStreams uint16, frag uint32, acct *quota.Account) *pipe {
 	g := r.obs.Open(acct, consumer{dst: dst}, frag, localReceiver(dst))
-	return &pipe{dir: dir, src: src, dst: dst, dstStreams: dstStreams, acct: acct, cost: r.cost, gate: g}
+	return &pipe{dir: dir, src: src, dst: dst, dstStreams: dstStreams, acct: acct, cost: r.cost, gate: g,
+		stallTimeout: r.stallTimeout}
 }
+
+// stallTimeout is the relay's stall_timeout as configured now.
+func (r *Relay) stallTimeout() time.Duration { return r.cfg.Load().StallTimeout }
 
 func (r *Relay) track(a *association) {
 	r.mu.Lock()

@@ -39,6 +39,36 @@ func setupFront(front leg, o sctpsock.Options) error {
 func (a *association) pathEvent(leg string, c *sctpsock.PeerAddrChange) {
 	a.pathEvents.Add(1)
 	a.log.Info("path state changed", "leg", leg, "address", c.Addr.String(), "state", c.State.String(), "error", c.Error)
+	if leg == "upstream" && (c.State == sctpsock.AddrAvailable || c.State == sctpsock.AddrConfirmed) && sameAddr(c.Addr, a.primary) {
+		a.restorePrimary()
+	}
+}
+
+// primarySetter is a leg whose primary path can be chosen: an upstream leg.
+type primarySetter interface {
+	SetPrimary(addr netip.AddrPort) error
+}
+
+// restorePrimary makes the configured primary path the upstream leg's primary
+// again once it is usable: the kernel may have moved the primary elsewhere
+// while it was down (net.sctp.ps_retrans, RFC 7829's primary path
+// switchover), and it never moves it back by itself.
+func (a *association) restorePrimary() {
+	ps, ok := a.up.(primarySetter)
+	if !ok {
+		return
+	}
+	if err := ps.SetPrimary(a.primary); err != nil {
+		a.log.Warn("cannot make the configured path primary again", "address", a.primary, "error", err)
+		return
+	}
+	a.log.Debug("configured primary path set again", "address", a.primary)
+}
+
+// sameAddr reports whether x and y are the same address and port, an IPv4
+// address and its IPv4-mapped IPv6 form alike; false if y is not valid.
+func sameAddr(x, y netip.AddrPort) bool {
+	return y.IsValid() && x.Port() == y.Port() && x.Addr().Unmap() == y.Addr().Unmap()
 }
 
 // addPaths fills in the paths of both legs, as the kernel sees them now.

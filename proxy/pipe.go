@@ -30,8 +30,11 @@ type pipe struct {
 	cost       quota.CostModel
 	gate       *gate.Gate                         // releases the charges once dst's kernel and consumer let go
 	onNotify   func(*sctpsock.Notification) error // an error ends the pipe
-	srcBuf     srcBuffer                          // src's receive buffer, held at its queue while a charge waits
-	ahead      backlog                            // messages read from src while a charge waited, not yet relayed
+	// stallTimeout is the relay's stall_timeout now (0: off), read at every
+	// check so that a reload applies to live associations.
+	stallTimeout func() time.Duration
+	srcBuf       srcBuffer // src's receive buffer, held at its queue while a charge waits
+	ahead        backlog   // messages read from src while a charge waited, not yet relayed
 	// burst is held while the pipe relays what src has ready, so that a drain
 	// can act between two messages (see between).
 	burst sync.Mutex
@@ -264,6 +267,9 @@ func (p *pipe) wait(ctx context.Context, cost int64, margin int) (probe bool, er
 		if err := p.stillRelaying(); err != nil {
 			return false, err
 		}
+		if err := p.stuck(cost); err != nil {
+			return false, err
+		}
 		if !p.srcBuf.frozen && time.Since(p.stalled) >= freezeAfter {
 			p.readAhead()
 			p.srcBuf.freeze(p.src, margin)
@@ -290,6 +296,20 @@ func (p *pipe) stillRelaying() error {
 	if _, err := p.dst.Status(); err != nil {
 		p.undeliverable.Add(1)
 		return &legError{leg: p.dstLeg(), op: "write", err: fmt.Errorf("association ended while a message waited for quota: %w", errors.Join(sctpsock.ErrShutdown, err))}
+	}
+	return nil
+}
+
+// stuck returns a *stallError once the consumer has not moved for the relay's
+// stall_timeout while a charge of cost waits for this pipe's full quota (see
+// gate.Gate.StalledFor): the association is then aborted.
+func (p *pipe) stuck(cost int64) error {
+	limit := p.stallTimeout()
+	if limit <= 0 {
+		return nil
+	}
+	if d := p.gate.StalledFor(cost); d >= limit {
+		return &stallError{dir: p.dir, after: d, held: p.acct.Used(), limit: p.acct.Limit()}
 	}
 	return nil
 }
@@ -344,6 +364,19 @@ type streamError struct {
 
 func (e *streamError) Error() string {
 	return fmt.Sprintf("message on stream %d, but the %s leg has only %d outbound streams", e.stream, legOf(e.dir), e.have)
+}
+
+// stallError is a consumer that did not move for stall_timeout while its quota
+// was full.
+type stallError struct {
+	dir         string
+	after       time.Duration
+	held, limit int64
+}
+
+func (e *stallError) Error() string {
+	return fmt.Sprintf("%s consumer stalled: nothing released for %v while %d bytes of its %d-byte quota were held",
+		legOf(e.dir), e.after.Round(time.Millisecond), e.held, e.limit)
 }
 
 func legOf(dir string) string {

@@ -35,7 +35,11 @@ type Relay struct {
 	wg       sync.WaitGroup // one per association, from accept to end
 	draining atomic.Bool    // retired: no more accepts, every association drains
 	dialing  chan struct{}  // one slot per upstream connect in progress (see dial)
-	totals   totals
+	// connecting counts the associations accepted and not yet paired (see
+	// admit): each holds a goroutine, two sockets and the reserves of its
+	// accounts, so max_connecting bounds them.
+	connecting atomic.Int64
+	totals     totals
 }
 
 func newRelay(cfg config.Relay, global *quota.Budget, cost quota.CostModel, obs *gate.Observer, log hclog.Logger) *Relay {
@@ -117,9 +121,36 @@ func (r *Relay) acceptLoop(ctx context.Context) {
 			continue
 		}
 		r.totals.accepted.Add(1)
+		if !r.admit() {
+			r.refuseNow(front)
+			continue
+		}
 		r.wg.Add(1)
 		go r.handle(ctx, front)
 	}
+}
+
+// admit counts an accepted association as connecting, unless the relay already
+// holds max_connecting of them; handle counts it out once it is paired or refused.
+func (r *Relay) admit() bool {
+	limit := r.cfg.Load().MaxConnecting
+	if limit == 0 {
+		limit = config.DefaultMaxConnecting // a Relay built in Go without ApplyDefaults
+	}
+	if r.connecting.Add(1) > int64(limit) {
+		r.connecting.Add(-1)
+		return false
+	}
+	return true
+}
+
+// refuseNow aborts an association accepted beyond max_connecting, from the
+// accept loop: no goroutine, no upstream INIT, no quota.
+func (r *Relay) refuseNow(front leg) {
+	r.log.Warn("association refused", "front", peerString(front), "reason", endTooManyConnecting,
+		"error", fmt.Sprintf("%d associations already wait for an upstream connect (max_connecting)", r.connecting.Load()))
+	r.totals.refuse(endTooManyConnecting)
+	front.Abort()
 }
 
 // close stops accepting; live associations go on until they end or ctx ends.

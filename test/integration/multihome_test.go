@@ -60,7 +60,13 @@ func startMultiHomed(t *testing.T, streams, total, size int) *multiHomed {
 // addresses, added to the relay's path block.
 func startMultiHomedWith(t *testing.T, streams, total, size int, pathExtra func(up []netip.AddrPort) string) *multiHomed {
 	t.Helper()
-	m := &multiHomed{h: newTwoHosts(t), f: newFlow(streams, total, size)}
+	return startMultiHomedOn(t, newTwoHosts(t), streams, total, size, pathExtra)
+}
+
+// startMultiHomedOn is startMultiHomedWith on hosts h made by the caller.
+func startMultiHomedOn(t *testing.T, h *twoHosts, streams, total, size int, pathExtra func(up []netip.AddrPort) string) *multiHomed {
+	t.Helper()
+	m := &multiHomed{h: h, f: newFlow(streams, total, size)}
 	// The application and the peer get receive buffers large enough that they drop
 	// nothing: what is measured is sctpguard and the network.
 	opts := sctpsock.Options{OutStreams: uint16(streams), MaxInStreams: uint16(streams), NoDelay: true, Path: fastPaths,
@@ -89,6 +95,26 @@ func (m *multiHomed) upstreamPaths(t *testing.T) []admin.PathStatus {
 		return nil
 	}
 	return st.Associations[0].PathsUpstream
+}
+
+// primaryPath is the upstream path status marks primary; "" if none.
+func (m *multiHomed) primaryPath(t *testing.T) string {
+	t.Helper()
+	for _, p := range m.upstreamPaths(t) {
+		if p.Primary {
+			return p.Address
+		}
+	}
+	return ""
+}
+
+// setSysctl writes value to /proc/sys/NAME in the calling thread's network
+// namespace (net.* settings are per namespace).
+func setSysctl(t *testing.T, name, value string) {
+	t.Helper()
+	if err := os.WriteFile("/proc/sys/"+name, []byte(value), 0o644); err != nil {
+		t.Fatalf("sysctl %s: %v", name, err)
+	}
 }
 
 // waitPaths waits until status shows the two upstream paths with the primary in
@@ -360,12 +386,19 @@ func sctpCounters(t *testing.T, path string) map[string]int64 {
 // and the messages go on path 2 while both paths are up. (Path 1 still carries
 // sctpguard's SACKs for the peer's echoes, which the peer sends to its own primary,
 // sctpguard's address on path 1: so bytes are compared, not packets.)
+//
+// Then path 2 fails (netem loss 100%) and recovers. sctpguard's host has RFC 7829's
+// primary path switchover on (net.sctp.ps_retrans = 1), so its kernel makes path 1
+// the primary while path 2 is down, and never moves it back by itself: once path 2
+// is available again, status must show it primary again, and the messages go there.
 func TestPrimaryPath(t *testing.T) {
 	const streams, total, size = 4, 2000, 100
-	m := startMultiHomedWith(t, streams, total, size, func(up []netip.AddrPort) string {
+	h := newTwoHosts(t)
+	h.in(h.guard, func() { setSysctl(t, "net/sctp/ps_retrans", "1") }) // read by each new socket
+	m := startMultiHomedOn(t, h, streams, 2*total, size, func(up []netip.AddrPort) string {
 		return fmt.Sprintf("primary = %q", up[1].String())
 	})
-	h, g, f := m.h, m.g, m.f
+	g, f := m.g, m.f
 	frontEnded := f.readEchoes(m.c)
 	second := peerAddrs(m.primary.Port())[1].String()
 	waitFor(t, "status to list the upstream paths", 10*time.Second, func() bool { return len(m.upstreamPaths(t)) == 2 })
@@ -390,6 +423,30 @@ func TestPrimaryPath(t *testing.T) {
 	}
 	if n := g.countLog("cannot make the configured path primary"); n != 0 {
 		t.Errorf("sctpguard logged %d failures to set the primary path", n)
+	}
+
+	h.setLoss(1, 100)
+	g.waitLogN(t, 1, 30*time.Second, "path state changed", "leg", "upstream", "address", second, "state", "ADDR_UNREACHABLE")
+	waitFor(t, "the kernel to make path 1 primary while path 2 is down", 10*time.Second, func() bool {
+		return m.primaryPath(t) == m.primary.String()
+	})
+	h.setLoss(1, 0)
+	back := g.waitLogN(t, 1, 30*time.Second, "path state changed", "leg", "upstream", "address", second, "state", "ADDR_AVAILABLE")
+	waitFor(t, "path 2 primary again in status", 10*time.Second, func() bool { return m.primaryPath(t) == second })
+	t.Logf("path 2 failed and recovered: available again %v after the repair, and primary again", back.Round(time.Millisecond))
+	p1, p2 = h.txBytes(0), h.txBytes(1)
+	if err := f.send(m.c, total, 2*total); err != nil {
+		t.Fatalf("application: %v", err)
+	}
+	waitFor(t, "every echo after the recovery", time.Minute, func() bool {
+		return f.atFront.count() >= 2*total || f.atFront.problem() != "" || f.atPeer.problem() != ""
+	})
+	f.atPeer.verify(t, "upstream peer", 2*total)
+	f.atFront.verify(t, "application (echoes)", 2*total)
+	on1, on2 = h.txBytes(0)-p1, h.txBytes(1)-p2
+	t.Logf("after the recovery, %d messages each way: %d bytes on path 1, %d on path 2", total, on1, on2)
+	if on2 < uint64(total*size) || on2 < 2*on1 {
+		t.Errorf("after the recovery: %d bytes on path 1 and %d on path 2; want the messages back on path 2, the configured primary", on1, on2)
 	}
 	m.c.Shutdown()
 	if err := <-frontEnded; !errors.Is(err, io.EOF) {

@@ -5,6 +5,8 @@ relay "s6a" {
   streams         = 64
   max_message     = 65536
   connect_timeout = "1500ms"
+  max_connecting  = 32
+  stall_timeout   = "30s"
   nodelay         = false
   listen_style    = "one_to_many"
   quota {
