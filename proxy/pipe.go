@@ -234,11 +234,14 @@ func (p *pipe) readAhead() {
 const freezeAfter = 100 * time.Millisecond
 
 // Bounds of the step a waiting charge rechecks its source at (aborted, frozen,
-// probe due): the gate's observer releases charges whenever the kernel lets go,
-// and a release wakes the charge at once, so the step only paces those checks.
+// probe due, stalled): the gate's observer releases charges whenever the kernel
+// lets go, and a release wakes the charge at once, so the step only paces those
+// checks. Each check costs two getsockopt calls: at the most, a thousand stalled
+// associations make ~4,000 a second (at 32 ms they made 60,000 and took more
+// than a core in the test VM). The gate's fastest probe interval is as long.
 const (
 	waitStepFirst = 2 * time.Millisecond
-	waitStepMax   = 32 * time.Millisecond
+	waitStepMax   = 500 * time.Millisecond
 )
 
 // wait blocks until cost fits the account, or until the gate says the waiting
