@@ -57,7 +57,7 @@ demo: setup
 # message, latency) and the seed scenario's memory, direct vs socat vs sctpguard, and
 # 10,000 associations through one sctpguard.
 # make bench BENCH_FLAGS=-quick for a short smoke run; BENCH_FLAGS="-md FILE" also
-# writes the tables as markdown; BENCH_FLAGS="-only scale" (throughput, seed) runs one.
+# writes the tables as markdown; BENCH_FLAGS="-only scale" (throughput, seed, stalled) runs one.
 BENCH_FLAGS ?=
 bench: setup
 	bash bench/run.sh $(BENCH_FLAGS)
