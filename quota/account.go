@@ -156,6 +156,7 @@ func (a *Account) start(w *waiter) {
 func (a *Account) beginWait() {
 	if a.waiting == 0 {
 		a.since = time.Now()
+		a.addBlocker(1, a.since)
 	}
 	a.waiting++
 	a.waits++
@@ -164,7 +165,16 @@ func (a *Account) beginWait() {
 func (a *Account) endWait() {
 	a.waiting--
 	if a.waiting == 0 {
-		a.blocked += time.Since(a.since)
+		now := time.Now()
+		a.blocked += now.Sub(a.since)
+		a.addBlocker(-1, now)
+	}
+}
+
+// addBlocker tells every level above that the account begins or ends waiting.
+func (a *Account) addBlocker(d int, now time.Time) {
+	for l := a.b; l != nil; l = l.parent {
+		l.addBlocker(d, now)
 	}
 }
 

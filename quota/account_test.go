@@ -472,3 +472,39 @@ func TestOverdraw(t *testing.T) {
 		t.Errorf("Overdraw after Close = %v, want ErrClosed", err)
 	}
 }
+
+// TestBudgetBlockedTimeSumsAccounts: a level's blocked time is the sum of its
+// accounts' (the relay's sctpguard_writer_blocked_seconds_total, kept without
+// visiting every association), and stays when they close.
+func TestBudgetBlockedTimeSumsAccounts(t *testing.T) {
+	g, s := levels(0, 0)
+	a := mustOpen(t, s, 100, -1)
+	b := mustOpen(t, s, 100, -1)
+	mustCharge(t, a, 100)
+	mustCharge(t, b, 100)
+	wa := goCharge(context.Background(), a, 50)
+	waitBlocked(t, a, 1)
+	wb := goCharge(context.Background(), b, 50)
+	waitBlocked(t, b, 1)
+	time.Sleep(5 * time.Millisecond)
+	if got := s.BlockedTime(); got <= 0 {
+		t.Fatalf("blocked time %v while two charges wait, want > 0", got)
+	}
+	a.Release(50)
+	if err := result(t, wa); err != nil {
+		t.Fatal(err)
+	}
+	b.Release(50)
+	if err := result(t, wb); err != nil {
+		t.Fatal(err)
+	}
+	sum := a.BlockedTime() + b.BlockedTime()
+	if sum <= 0 || s.BlockedTime() != sum || g.BlockedTime() != sum {
+		t.Fatalf("blocked: socket %v, global %v; accounts sum to %v", s.BlockedTime(), g.BlockedTime(), sum)
+	}
+	a.Close()
+	b.Close()
+	if s.BlockedTime() != sum {
+		t.Errorf("blocked after the accounts closed %v, want %v kept", s.BlockedTime(), sum)
+	}
+}

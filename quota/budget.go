@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"time"
 )
 
 // DefaultReserve is the reserve an Account takes when Open is given zero,
@@ -43,6 +44,10 @@ type Budget struct {
 	charged  int64 // sum of Account.Used under this level
 	accounts int   // open accounts under this level
 	q        waitq // charges waiting for this level
+
+	blockers     int           // accounts under this level with a charge waiting
+	blockedSince time.Time     // when blockers last changed
+	blocked      time.Duration // the sum of their blocked times, up to blockedSince
 }
 
 // NewBudget returns a budget named name (used in errors and snapshots)
@@ -140,6 +145,27 @@ func bound(limit int64) int64 {
 		return unbounded
 	}
 	return limit
+}
+
+// BlockedTime returns the sum over every account opened under this level,
+// closed ones included, of the time it had a charge waiting (as
+// Account.BlockedTime counts it). It does no work per account.
+func (b *Budget) BlockedTime() time.Duration {
+	b.t.mu.Lock()
+	defer b.t.mu.Unlock()
+	return b.blockedUntil(time.Now())
+}
+
+func (b *Budget) blockedUntil(now time.Time) time.Duration {
+	return b.blocked + time.Duration(b.blockers)*now.Sub(b.blockedSince)
+}
+
+// addBlocker counts an account under this level that begins (+1) or ends (-1)
+// waiting at now.
+func (b *Budget) addBlocker(d int, now time.Time) {
+	b.blocked = b.blockedUntil(now)
+	b.blockedSince = now
+	b.blockers += d
 }
 
 // Headroom returns the bytes of the limit kept for reserves: borrowing charges
