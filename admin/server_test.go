@@ -47,7 +47,7 @@ func TestStatusJSONShape(t *testing.T) {
 	wantKeys(t, "status", doc, "version", "started", "global", "relays", "associations")
 	wantKeys(t, "global", doc["global"], "limit", "used")
 	relay := doc["relays"].([]any)[0]
-	wantKeys(t, "relay", relay, "name", "listen", "upstream", "budget", "associations", "totals")
+	wantKeys(t, "relay", relay, "name", "listen", "upstream", "budget", "associations", "associations_ending", "held", "totals")
 	if l := relay.(map[string]any)["listen"]; l == nil {
 		t.Error("empty listen list is null, want []")
 	}

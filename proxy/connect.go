@@ -136,6 +136,7 @@ func (r *Relay) newPipe(a *association, dir string, src, dst leg, dstStreams uin
 func (r *Relay) track(a *association) {
 	r.mu.Lock()
 	r.assocs[a.id] = a
+	r.adopt(a)
 	r.mu.Unlock()
 }
 
