@@ -44,7 +44,7 @@
 //
 // In the daemon, before the relays start and until ctx ends:
 //
-//	srv, err := admin.Listen(cfg.Admin.Socket, cfg.Admin.Mode, cfg.Admin.Group)
+//	srv, err := admin.Listen(cfg.Admin.Socket, cfg.Admin.Mode, cfg.Admin.Group, cfg.Admin.ReadGroup)
 //	if err != nil { ... }  // "another sctpguard is running on /run/sctpguard/admin.sock"
 //	srv.Log = logger
 //	g.Go(func() error { return srv.Serve(ctx, relay, relay) }) // relay implements Source and Reloader
