@@ -70,9 +70,9 @@ type costHCL struct {
 }
 
 type adminHCL struct {
-	DefRange hcl.Range      `hcl:",def_range"`
-	Socket   hcl.Expression `hcl:"socket,optional"`
-	Mode     hcl.Expression `hcl:"mode,optional"`
+	DefRange  hcl.Range      `hcl:",def_range"`
+	Socket    hcl.Expression `hcl:"socket,optional"`
+	Mode      hcl.Expression `hcl:"mode,optional"`
 	Group     hcl.Expression `hcl:"group,optional"`
 	ReadGroup hcl.Expression `hcl:"read_group,optional"`
 }

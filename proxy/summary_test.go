@@ -22,8 +22,11 @@ type kernelLeg struct {
 
 var errNoKernel = errors.New("no kernel in this test")
 
-func (l kernelLeg) Status() (sctpsock.Status, error) { l.asked.Add(1); return sctpsock.Status{}, errNoKernel }
-func (l kernelLeg) SendQueued() (int, error)         { l.asked.Add(1); return 0, errNoKernel }
+func (l kernelLeg) Status() (sctpsock.Status, error) {
+	l.asked.Add(1)
+	return sctpsock.Status{}, errNoKernel
+}
+func (l kernelLeg) SendQueued() (int, error) { l.asked.Add(1); return 0, errNoKernel }
 func (l kernelLeg) Paths() ([]sctpsock.PathInfo, error) {
 	l.asked.Add(1)
 	return nil, errNoKernel
