@@ -12,20 +12,42 @@ import (
 )
 
 // access is who may use the API, checked against the credentials the kernel
-// records for each connection (SO_PEERCRED, SO_PEERGROUPS).
+// records for each connection (SO_PEERCRED, SO_PEERGROUPS), per request:
+// reading the status is one class, changing the daemon (reload) and
+// profiling it (pprof, which costs CPU and shows its internals) the other.
 //
 // The socket's permission bits already decide who can connect; this check
 // is defence in depth and uses the same rule with the values the daemon was
-// configured with: root, the daemon's own user, and — only when the mode
-// grants the group write access — members of the socket's group. It still
-// holds if the socket is later made more permissive by hand, and during the
-// instant between bind and chmod in Listen, when the socket has the mode the
-// umask gives it. Others never pass, and a connection whose credentials
-// cannot be read is refused.
+// configured with: root and the daemon's own user may do everything;
+// members of the full group (admin.group) too, and members of the read group
+// (admin.read_group) may only read — each only when the mode grants the
+// socket's group write access. It still holds if the socket is later made
+// more permissive by hand, and during the instant between bind and chmod in
+// Listen. Others never pass, and a connection whose credentials cannot be
+// read is refused.
 type access struct {
-	self  uint32 // the daemon's effective uid
-	gid   int    // the group whose members may connect; -1 for none
-	group string // its name, for messages
+	self      uint32 // the daemon's effective uid
+	gid       int    // the group whose members may do everything; -1 for none
+	group     string // its name, for messages
+	readGid   int    // the group whose members may only read; -1 for none
+	readGroup string
+}
+
+// class is what a request does: read the status, or change or profile the
+// daemon.
+type class int
+
+const (
+	classChange class = iota // the default: anything but reading the status
+	classRead
+)
+
+// classOf is the class of a request: only GET /v1/status reads.
+func classOf(r *http.Request) class {
+	if r.URL.Path == pathStatus && r.Method == http.MethodGet {
+		return classRead
+	}
+	return classChange
 }
 
 // peer holds the credentials of a connected process.
@@ -35,24 +57,32 @@ type peer struct {
 	groups   []uint32 // supplementary groups; nil if the kernel cannot tell
 }
 
-func (a access) allows(p peer) bool {
-	if p.uid == 0 || p.uid == a.self {
+func (a access) allows(p peer, c class) bool {
+	if p.uid == 0 || p.uid == a.self || p.in(a.gid) {
 		return true
 	}
-	if a.gid < 0 {
-		return false
-	}
-	return p.gid == uint32(a.gid) || slices.Contains(p.groups, uint32(a.gid))
+	return c == classRead && p.in(a.readGid)
 }
 
-// hint tells a refused user what would let them in.
-func (a access) hint() string {
+// in reports whether the peer is a member of group gid; never for -1.
+func (p peer) in(gid int) bool {
+	if gid < 0 {
+		return false
+	}
+	return p.gid == uint32(gid) || slices.Contains(p.groups, uint32(gid))
+}
+
+// hint tells a refused user what would let them in for class c.
+func (a access) hint(c class) string {
 	who := []string{"root"}
 	if a.self != 0 {
 		who = append(who, "user "+userName(a.self))
 	}
 	if a.gid >= 0 {
 		who = append(who, "a member of group "+a.group)
+	}
+	if c == classRead && a.readGid >= 0 {
+		who = append(who, "a member of group "+a.readGroup)
 	}
 	return "run as " + joinOr(who)
 }
@@ -85,14 +115,15 @@ func connContext(ctx context.Context, c net.Conn) context.Context {
 	return context.WithValue(ctx, peerKey{}, peerResult{p, err})
 }
 
-// guard refuses requests from peers that access does not allow.
+// guard refuses requests from peers that access does not allow for the
+// request's class.
 func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pr, ok := r.Context().Value(peerKey{}).(peerResult)
 		if !ok {
 			pr.err = errors.New("no peer credentials")
 		}
-		if err := s.check(pr); err != nil {
+		if err := s.check(pr, classOf(r)); err != nil {
 			s.warn("refused admin request", "method", r.Method, "path", r.URL.Path, "error", err)
 			writeError(w, http.StatusForbidden, err.Error(), "")
 			return
@@ -101,14 +132,18 @@ func (s *Server) guard(next http.Handler) http.Handler {
 	})
 }
 
-func (s *Server) check(pr peerResult) error {
+func (s *Server) check(pr peerResult, c class) error {
 	if pr.err != nil {
 		return fmt.Errorf("cannot identify the client (%v), so it may not use the admin API", pr.err)
 	}
-	if !s.access.allows(pr.peer) {
-		return fmt.Errorf("uid %d (pid %d) may not use the admin API: %s", pr.peer.uid, pr.peer.pid, s.access.hint())
+	if s.access.allows(pr.peer, c) {
+		return nil
 	}
-	return nil
+	if c == classChange && s.access.allows(pr.peer, classRead) {
+		return fmt.Errorf("uid %d (pid %d) may read the status but not change or profile the daemon: %s",
+			pr.peer.uid, pr.peer.pid, s.access.hint(c))
+	}
+	return fmt.Errorf("uid %d (pid %d) may not use the admin API: %s", pr.peer.uid, pr.peer.pid, s.access.hint(c))
 }
 
 func (s *Server) warn(msg string, args ...any) {

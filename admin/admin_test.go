@@ -81,7 +81,7 @@ func sampleStatus() Status {
 func serve(t *testing.T, src Source, rl Reloader) (path string, stop func()) {
 	t.Helper()
 	path = filepath.Join(t.TempDir(), "admin.sock")
-	srv, err := Listen(path, 0, "")
+	srv, err := Listen(path, 0, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}

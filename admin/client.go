@@ -128,9 +128,9 @@ func socketHint(path string) string {
 	if !ok {
 		return "run as root"
 	}
-	a := access{self: st.Uid, gid: -1}
+	a := access{self: st.Uid, gid: -1, readGid: -1}
 	if fi.Mode()&0o020 != 0 {
 		a.gid, a.group = int(st.Gid), groupName(st.Gid)
 	}
-	return a.hint()
+	return a.hint(classRead)
 }

@@ -2,11 +2,14 @@
 // uses to read it.
 //
 // The API is HTTP over a Unix socket (never TCP), mode 0600 by default: only
-// root and the daemon's user may use it, plus the members of admin.group when
-// the mode grants the group access (such as 0660). Every request is also
-// checked against the caller's credentials as the kernel recorded them
-// (SO_PEERCRED, SO_PEERGROUPS), with the same rule; the file mode gates
-// connect(), the check is defence in depth. A caller that fails it gets 403.
+// root and the daemon's user may use it. When the mode grants the group
+// access (such as 0660), members of admin.group may use all of it, and
+// members of admin.read_group only GET /v1/status: reading is one class,
+// changing or profiling the daemon (POST /v1/reload, /debug/pprof/) the
+// other. Every request is checked against the caller's credentials as the
+// kernel recorded them (SO_PEERCRED, SO_PEERGROUPS) for its class; the file
+// mode gates connect(), the check is defence in depth. A caller that fails
+// it gets 403.
 //
 //	GET  /v1/status  200, a Status as JSON
 //	POST /v1/reload  200 once the new configuration is in force;
@@ -44,7 +47,7 @@
 //
 // In the daemon, before the relays start and until ctx ends:
 //
-//	srv, err := admin.Listen(cfg.Admin.Socket, cfg.Admin.Mode, cfg.Admin.Group)
+//	srv, err := admin.Listen(cfg.Admin.Socket, cfg.Admin.Mode, cfg.Admin.Group, cfg.Admin.ReadGroup)
 //	if err != nil { ... }  // "another sctpguard is running on /run/sctpguard/admin.sock"
 //	srv.Log = logger
 //	g.Go(func() error { return srv.Serve(ctx, relay, relay) }) // relay implements Source and Reloader

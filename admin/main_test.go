@@ -23,9 +23,18 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// reloadEnv, set with helperEnv, makes the helper ask for a reload after it
+// fetched the status, and report that too.
+const reloadEnv = "SCTPGUARD_ADMIN_TEST_RELOAD"
+
 func fetchAndReport(path string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	defer func() {
+		if os.Getenv(reloadEnv) != "" {
+			fmt.Printf("reload: %v\n", Reload(ctx, path))
+		}
+	}()
 	st, err := Fetch(ctx, path)
 	if err != nil {
 		fmt.Printf("permission=%t\n%v\n", errors.Is(err, fs.ErrPermission), err)

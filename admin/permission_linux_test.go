@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 )
@@ -19,7 +20,7 @@ const nobody = 65534
 func TestSocketRefusesUserWithoutPermission(t *testing.T) {
 	dir := sharedDir(t)
 	path := filepath.Join(dir, "admin.sock")
-	srv, err := Listen(path, 0, "")
+	srv, err := Listen(path, 0, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +43,7 @@ func TestSocketRefusesUserWithoutPermission(t *testing.T) {
 func TestPeerCheckRefusesUserTheModeLetsIn(t *testing.T) {
 	dir := sharedDir(t)
 	path := filepath.Join(dir, "admin.sock")
-	srv, err := Listen(path, 0, "")
+	srv, err := Listen(path, 0, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,7 @@ func TestPeerCheckRefusesUserTheModeLetsIn(t *testing.T) {
 func TestGroupMembersAdmitted(t *testing.T) {
 	dir := sharedDir(t)
 	path := filepath.Join(dir, "admin.sock")
-	srv, err := Listen(path, 0o660, "4242")
+	srv, err := Listen(path, 0o660, "4242", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +79,7 @@ func TestGroupMembersAdmitted(t *testing.T) {
 	}
 	// By primary group: nobody's own.
 	path = filepath.Join(dir, "primary.sock")
-	srv, err = Listen(path, 0o660, "65534")
+	srv, err = Listen(path, 0o660, "65534", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +88,42 @@ func TestGroupMembersAdmitted(t *testing.T) {
 		t.Errorf("primary member got\n%s", got)
 	}
 }
+
+// TestReadGroupReadsOnly: a member of admin.read_group may read the status
+// but not reload (nor profile), and is told who may; a member of admin.group,
+// in the read group too so that it can connect, may do both.
+func TestReadGroupReadsOnly(t *testing.T) {
+	dir := sharedDir(t)
+	path := filepath.Join(dir, "admin.sock")
+	srv, err := Listen(path, 0o660, "4242", "4343")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := gidOf(t, path); g != 4343 {
+		t.Errorf("socket group %d, want the read group 4343", g)
+	}
+	rl := &countingReloader{}
+	serveOn(t, srv, &fakeSource{st: Status{Version: "split"}}, rl)
+
+	got := fetchAsWith(t, dir, path, []uint32{4343}, true)
+	if !strings.HasPrefix(got, "ok split\nreload: permission denied on "+path+": uid 65534 (pid ") ||
+		!strings.Contains(got, ") may read the status but not change or profile the daemon: run as root or as a member of group "+groupName(4242)) {
+		t.Errorf("read group member got\n%s", got)
+	}
+	if n := rl.n.Load(); n != 0 {
+		t.Fatalf("a read group member's reload ran (%d reloads)", n)
+	}
+	if got := fetchAsWith(t, dir, path, []uint32{4343, 4242}, true); got != "ok split\nreload: <nil>\n" {
+		t.Errorf("full group member got\n%s", got)
+	}
+	if n := rl.n.Load(); n != 1 {
+		t.Errorf("%d reloads after the full group member's, want 1", n)
+	}
+}
+
+type countingReloader struct{ n atomic.Int32 }
+
+func (r *countingReloader) Reload() error { r.n.Add(1); return nil }
 
 // sharedDir returns a fresh directory that nobody can enter, holding a copy
 // of the test binary nobody can run (the build directory is root's only).
@@ -133,10 +170,19 @@ func copyFile(t *testing.T, from, to string) {
 // printed (see fetchAndReport).
 func fetchAs(t *testing.T, dir, path string, groups []uint32) string {
 	t.Helper()
+	return fetchAsWith(t, dir, path, groups, false)
+}
+
+// fetchAsWith is fetchAs, then a reload if reload is set.
+func fetchAsWith(t *testing.T, dir, path string, groups []uint32, reload bool) string {
+	t.Helper()
 	cmd := exec.Command(filepath.Join(dir, "admin.test"))
 	cmd.Dir = "/"
 	// The race runtime otherwise sleeps a second at exit.
 	cmd.Env = []string{helperEnv + "=" + path, "GORACE=atexit_sleep_ms=0"}
+	if reload {
+		cmd.Env = append(cmd.Env, reloadEnv+"=1")
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Credential: &syscall.Credential{Uid: nobody, Gid: nobody, Groups: groups},
 	}

@@ -47,21 +47,33 @@ type Server struct {
 }
 
 // Listen creates the admin socket at path, with permission bits mode (zero
-// means DefaultMode; others may get no access) and, if group is not empty,
-// owned by that group (a name or a numeric id). The parent directory is
-// created with mode 0750 (and the group) if missing; an existing one is left
+// means DefaultMode; others may get no access). If group is not empty (a
+// name or a numeric id), its members may read the status and change the
+// daemon (reload, profiles); if readGroup is not empty, its members may only
+// read the status. The socket is given readGroup if set, else group, so that
+// with a mode such as 0660 those members can connect (a member of group
+// must then be in readGroup too to connect). The parent directory is created
+// with mode 0750 (and the socket's group) if missing; an existing one is left
 // as it is. A socket left behind by a daemon that died is removed; if a
 // daemon answers on it, Listen fails and leaves it alone.
-func Listen(path string, mode os.FileMode, group string) (*Server, error) {
+func Listen(path string, mode os.FileMode, group, readGroup string) (*Server, error) {
 	if mode == 0 {
 		mode = DefaultMode
 	}
 	if err := checkMode(mode); err != nil {
 		return nil, fmt.Errorf("admin socket %s: %w", path, err)
 	}
-	g, err := lookupGroup(group)
+	full, err := lookupGroup(group)
 	if err != nil {
 		return nil, fmt.Errorf("admin socket %s: %w", path, err)
+	}
+	read, err := lookupGroup(readGroup)
+	if err != nil {
+		return nil, fmt.Errorf("admin socket %s: read group: %w", path, err)
+	}
+	g := full
+	if read.id >= 0 {
+		g = read
 	}
 	if err := ensureDir(filepath.Dir(path), g); err != nil {
 		return nil, fmt.Errorf("admin socket %s: %w", path, err)
@@ -74,7 +86,7 @@ func Listen(path string, mode os.FileMode, group string) (*Server, error) {
 		return nil, fmt.Errorf("admin socket: %w", err)
 	}
 	s := &Server{path: path, ln: ln}
-	if s.access, err = secure(path, mode, g); err != nil {
+	if s.access, err = secure(path, mode, g, full, read.id >= 0); err != nil {
 		ln.Close() // also removes the socket
 		return nil, fmt.Errorf("admin socket %s: %w", path, err)
 	}
@@ -240,9 +252,10 @@ func removeStale(path string) error {
 	return nil
 }
 
-// secure gives the socket at path its mode and group and returns who may use
-// it.
-func secure(path string, mode os.FileMode, g group) (access, error) {
+// secure gives the socket at path its mode and group g and returns who may
+// use it: with readOnly, g's members may only read and full's members may
+// also change; otherwise g is full and its members may do everything.
+func secure(path string, mode os.FileMode, g, full group, readOnly bool) (access, error) {
 	if err := os.Chmod(path, mode); err != nil {
 		return access{}, err
 	}
@@ -251,7 +264,7 @@ func secure(path string, mode os.FileMode, g group) (access, error) {
 			return access{}, err
 		}
 	}
-	a := access{self: uint32(os.Geteuid()), gid: -1}
+	a := access{self: uint32(os.Geteuid()), gid: -1, readGid: -1}
 	if mode&0o020 == 0 {
 		return a, nil // the group may not connect
 	}
@@ -263,6 +276,11 @@ func secure(path string, mode os.FileMode, g group) (access, error) {
 		g.id = int(fi.Sys().(*syscall.Stat_t).Gid)
 		g.name = groupName(uint32(g.id))
 	}
-	a.gid, a.group = g.id, g.name
+	if !readOnly {
+		a.gid, a.group = g.id, g.name
+		return a, nil
+	}
+	a.readGid, a.readGroup = g.id, g.name
+	a.gid, a.group = full.id, full.name
 	return a, nil
 }

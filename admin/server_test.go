@@ -47,7 +47,7 @@ func TestStatusJSONShape(t *testing.T) {
 	wantKeys(t, "status", doc, "version", "started", "global", "relays", "associations")
 	wantKeys(t, "global", doc["global"], "limit", "used")
 	relay := doc["relays"].([]any)[0]
-	wantKeys(t, "relay", relay, "name", "listen", "upstream", "budget", "associations", "totals")
+	wantKeys(t, "relay", relay, "name", "listen", "upstream", "budget", "associations", "associations_ending", "held", "totals")
 	if l := relay.(map[string]any)["listen"]; l == nil {
 		t.Error("empty listen list is null, want []")
 	}
@@ -163,7 +163,7 @@ func TestReloadUnsupported(t *testing.T) {
 func TestListenDefaults(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "run", "sctpguard")
 	path := filepath.Join(dir, "admin.sock")
-	srv, err := Listen(path, 0, "")
+	srv, err := Listen(path, 0, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestListenDefaults(t *testing.T) {
 
 func TestListenModeAndGroup(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "admin.sock")
-	srv, err := Listen(path, 0o660, "4242")
+	srv, err := Listen(path, 0o660, "4242", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ func TestListenRefusesBadModeAndGroup(t *testing.T) {
 		{0o660, "no-such-group-sctpguard", `group "no-such-group-sctpguard"`},
 	} {
 		path := filepath.Join(dir, "admin.sock")
-		_, err := Listen(path, tc.mode, tc.group)
+		_, err := Listen(path, tc.mode, tc.group, "")
 		if err == nil || !strings.Contains(err.Error(), tc.msg) {
 			t.Errorf("Listen(%#o, %q) = %v, want %q", tc.mode, tc.group, err, tc.msg)
 		}
@@ -226,7 +226,7 @@ func TestListenRefusesBadModeAndGroup(t *testing.T) {
 func TestListenRemovesStaleSocket(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "admin.sock")
 	staleSocket(t, path)
-	srv, err := Listen(path, 0, "")
+	srv, err := Listen(path, 0, "", "")
 	if err != nil {
 		t.Fatalf("stale socket not replaced: %v", err)
 	}
@@ -251,7 +251,7 @@ func staleSocket(t *testing.T, path string) {
 
 func TestListenRefusesLiveSocket(t *testing.T) {
 	path, _ := serve(t, &fakeSource{st: Status{Version: "first"}}, nil)
-	_, err := Listen(path, 0, "")
+	_, err := Listen(path, 0, "", "")
 	if err == nil || err.Error() != "another sctpguard is running on "+path {
 		t.Fatalf("second Listen = %v", err)
 	}
@@ -266,7 +266,7 @@ func TestListenLeavesOtherFiles(t *testing.T) {
 	if err := os.WriteFile(path, []byte("keep"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Listen(path, 0, "")
+	_, err := Listen(path, 0, "", "")
 	wantErrPrefix(t, err, "admin socket "+path+": exists and is not a socket")
 	if b, _ := os.ReadFile(path); string(b) != "keep" {
 		t.Error("Listen changed a file that is not a socket")
@@ -287,7 +287,7 @@ func TestFetchNoDaemon(t *testing.T) {
 
 func TestServeRemovesSocketAndRefusesSecondCall(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "admin.sock")
-	srv, err := Listen(path, 0, "")
+	srv, err := Listen(path, 0, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,8 +49,15 @@ type RelayStatus struct {
 	// Shared describes the shared front socket of a one_to_many relay; nil
 	// for one_to_one.
 	Shared *SharedSocket `json:"shared_socket,omitempty"`
-	// Associations is the number of associations the relay holds.
+	// Associations is the number of associations the relay holds, and
+	// Ending how many of them are no longer ESTABLISHED (shutting down,
+	// aborting or draining).
 	Associations int `json:"associations"`
+	Ending       int `json:"associations_ending"`
+	// Held is the true cost charged for the relay's associations, both
+	// directions and the shared socket's queue summed: the sum of their
+	// HeldToUpstream and HeldToFront.
+	Held int64 `json:"held"`
 	// Draining is true for a relay removed or replaced by a reload, or
 	// stopped by SIGTERM: it accepts no more and its associations drain.
 	Draining bool `json:"draining,omitempty"`

@@ -205,10 +205,16 @@ type Admin struct {
 	// Mode holds the socket's permission bits; others get no access. If
 	// zero, 0600.
 	Mode os.FileMode
-	// Group, if set, is the group (name or numeric id) the socket is
-	// given, so that its members can use it with a mode such as 0660. If
-	// empty, the group is left alone.
+	// Group, if set, is a group (name or numeric id) whose members may read
+	// the status and change the daemon (reload, profiles), with a mode such
+	// as 0660. The socket is given it unless ReadGroup is set. If empty, the
+	// group is left alone.
 	Group string
+	// ReadGroup, if set, is a group whose members may only read the status
+	// (GET /v1/status); the socket is given it, and Mode must grant the
+	// group read and write (0660), which connecting needs. Members of Group
+	// must then be in ReadGroup as well to connect. If empty, none.
+	ReadGroup string
 }
 
 // Metrics is the Prometheus endpoint.

@@ -72,10 +72,11 @@ type costHCL struct {
 }
 
 type adminHCL struct {
-	DefRange hcl.Range      `hcl:",def_range"`
-	Socket   hcl.Expression `hcl:"socket,optional"`
-	Mode     hcl.Expression `hcl:"mode,optional"`
-	Group    hcl.Expression `hcl:"group,optional"`
+	DefRange  hcl.Range      `hcl:",def_range"`
+	Socket    hcl.Expression `hcl:"socket,optional"`
+	Mode      hcl.Expression `hcl:"mode,optional"`
+	Group     hcl.Expression `hcl:"group,optional"`
+	ReadGroup hcl.Expression `hcl:"read_group,optional"`
 }
 
 type metricsHCL struct {
@@ -163,11 +164,46 @@ func (d *decoder) config(raw *fileHCL, top hcl.Range) *Config {
 }
 
 func (d *decoder) admin(a *adminHCL) Admin {
-	return Admin{
-		Socket: d.socketPath(a.Socket, "admin.socket"),
-		Mode:   d.mode(a.Mode, "admin.mode"),
-		Group:  d.str(a.Group, "admin.group", ""),
+	out := Admin{
+		Socket:    d.socketPath(a.Socket, "admin.socket"),
+		Mode:      d.mode(a.Mode, "admin.mode"),
+		Group:     d.group(a.Group, "admin.group"),
+		ReadGroup: d.group(a.ReadGroup, "admin.read_group"),
 	}
+	if out.ReadGroup == "" {
+		return out
+	}
+	rng := a.ReadGroup.Range()
+	switch {
+	case out.ReadGroup == out.Group:
+		d.reject(rng, "admin.read_group", "%q is also admin.group, whose members may already read; remove read_group, or name a group that may only read", out.ReadGroup)
+	case out.Mode&0o060 != 0o060:
+		d.reject(rng, "admin.read_group", "admin.mode %#o does not let group %q connect to the socket; set admin.mode = \"0660\"", out.Mode, out.ReadGroup)
+	}
+	return out
+}
+
+// group decodes a group name or numeric id, as groupadd allows them.
+func (d *decoder) group(expr hcl.Expression, field string) string {
+	s := d.str(expr, field, "")
+	if s == "" || validGroup(s) {
+		return s
+	}
+	d.reject(expr.Range(), field, "%q is not a group name or id; want letters, digits, '_', '-' or '.', not starting with '-', at most 32 characters", s)
+	return ""
+}
+
+func validGroup(s string) bool {
+	if len(s) > 32 || s[0] == '-' {
+		return false
+	}
+	for _, c := range s {
+		ok := c == '_' || c == '-' || c == '.' || c == '$' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func (d *decoder) relay(r *relayHCL) Relay {

@@ -117,3 +117,31 @@ func TestReadHost(t *testing.T) {
 	}
 	t.Logf("%+v", h)
 }
+
+// TestAdminReadGroup: admin.read_group is accepted with a mode its members
+// can connect through, and refused, with its line, when they could not, when
+// it repeats admin.group, or when it is not a group name.
+func TestAdminReadGroup(t *testing.T) {
+	relay := relaySrc(`"127.0.0.1:3868"`, `"192.0.2.10:3868"`, "", "")
+	for _, tt := range []struct {
+		admin, want string
+	}{
+		{"mode = \"0660\"\n  group = \"ops\"\n  read_group = \"monitor\"", ""},
+		{"mode = \"0660\"\n  read_group = \"4343\"", ""},
+		{"group = \"ops\"\n  read_group = \"monitor\"", "rules.hcl:7:16: admin.read_group: admin.mode 0600 does not let group \"monitor\" connect to the socket; set admin.mode = \"0660\""},
+		{"mode = \"0660\"\n  group = \"ops\"\n  read_group = \"ops\"", "rules.hcl:8:16: admin.read_group: \"ops\" is also admin.group"},
+		{"mode = \"0660\"\n  read_group = \"mon itor\"", "rules.hcl:7:16: admin.read_group: \"mon itor\" is not a group name or id"},
+		{"group = \"-x\"", "rules.hcl:6:11: admin.group: \"-x\" is not a group name or id"},
+	} {
+		src := relay + "admin {\n  " + tt.admin + "\n}\n"
+		c, err := config.Parse([]byte(src), "rules.hcl")
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%q refused: %v", tt.admin, err)
+		case tt.want == "" && c.Admin.ReadGroup == "":
+			t.Errorf("%q: read_group lost", tt.admin)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%q: got %v, want %q", tt.admin, err, tt.want)
+		}
+	}
+}

@@ -86,6 +86,7 @@ admin {
   socket = "/run/sctpguard/admin.sock"
   mode   = "0600" # octal string; 0600 to 0770, never open to others
   # group = "sctpguard" # with mode = "0660", lets that group use it
+  # read_group = "sctpguard-read" # with mode = "0660": that group may only read the status; group then also reloads
 }
 
 # Prometheus metrics; off unless listen is set.

@@ -1,8 +1,6 @@
 package metrics
 
 import (
-	"strings"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sctpguard/sctpguard/admin"
@@ -89,14 +87,22 @@ var allDescs = []*prometheus.Desc{
 	descRelayInfo, descSharedQueued, descSharedStalled,
 }
 
-// Collector is a prometheus.Collector that reads one admin.Status per
-// scrape and turns it into the sctpguard_ metrics. It keeps no state.
+// Source is what the collector reads once per scrape: the daemon's budgets
+// and every relay's counters, an admin.Status without its associations
+// (*proxy.Server implements it from counters the relays keep, asking the
+// kernel nothing and doing no work per association).
+type Source interface {
+	Summary() admin.Status
+}
+
+// Collector is a prometheus.Collector that reads one summary per scrape and
+// turns it into the sctpguard_ metrics. It keeps no state.
 type Collector struct {
-	src admin.Source
+	src Source
 }
 
 // NewCollector returns a Collector reading src, which must not be nil.
-func NewCollector(src admin.Source) *Collector {
+func NewCollector(src Source) *Collector {
 	return &Collector{src: src}
 }
 
@@ -107,27 +113,28 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
-// Collect calls Status once and sends the metrics it yields.
+// Collect calls Summary once and sends the metrics it yields.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	st := c.src.Status()
+	st := c.src.Summary()
 	collectDaemon(ch, st)
-	tallies := tallyAssociations(st.Associations)
-	seen := make(map[string]bool, len(st.Relays))
+	// A relay replaced by a reload drains under the same name as its
+	// successor: its associations add to the name's gauges, while the
+	// counters are the first relay's (names are unique in a valid config;
+	// never send a series twice).
+	tallies := make(map[string]*tally, len(st.Relays))
+	var names []string
 	for _, r := range st.Relays {
-		if seen[r.Name] {
-			continue // names are unique in a valid config; never send a series twice
+		t := tallies[r.Name]
+		if t == nil {
+			t = new(tally)
+			tallies[r.Name] = t
+			names = append(names, r.Name)
+			collectRelay(ch, r)
 		}
-		seen[r.Name] = true
-		collectRelay(ch, r)
-		collectAssociations(ch, r.Name, tallies[r.Name])
+		t.add(r)
 	}
-	// Associations of a relay removed by a reload still hold memory until
-	// they end; the relay's name was in the configuration, so it is a
-	// bounded label.
-	for name, t := range tallies {
-		if !seen[name] {
-			collectAssociations(ch, name, t)
-		}
+	for _, name := range names {
+		collectAssociations(ch, name, tallies[name])
 	}
 }
 
@@ -186,56 +193,26 @@ func isEndReason(s string) bool {
 	return false
 }
 
-// tally is what a relay's associations add up to.
+// tally is what the associations of a relay name add up to.
 type tally struct {
-	established, ending, other int
-	held                       int64
+	established, ending int
+	held                int64
 }
 
-func tallyAssociations(as []admin.AssocStatus) map[string]*tally {
-	m := make(map[string]*tally)
-	for _, a := range as {
-		t := m[a.Relay]
-		if t == nil {
-			t = new(tally)
-			m[a.Relay] = t
-		}
-		switch stateLabel(a.State) {
-		case stateEstablished:
-			t.established++
-		case stateEnding:
-			t.ending++
-		default:
-			t.other++
-		}
-		t.held += a.HeldToUpstream + a.HeldToFront
-	}
-	return m
+func (t *tally) add(r admin.RelayStatus) {
+	ending := min(max(r.Ending, 0), r.Associations)
+	t.established += r.Associations - ending
+	t.ending += ending
+	t.held += r.Held
 }
 
-// collectAssociations sends every state, 0 if none; t may be nil.
+// collectAssociations sends every state; other is always 0 (a state this
+// version does not have), kept so that the series stay the same set.
 func collectAssociations(ch chan<- prometheus.Metric, relay string, t *tally) {
-	if t == nil {
-		t = new(tally)
-	}
 	gauge(ch, descAssocs, float64(t.established), relay, stateEstablished)
 	gauge(ch, descAssocs, float64(t.ending), relay, stateEnding)
-	gauge(ch, descAssocs, float64(t.other), relay, stateOther)
+	gauge(ch, descAssocs, 0, relay, stateOther)
 	gauge(ch, descHeld, float64(t.held), relay)
-}
-
-// stateLabel maps an association's state, "ESTABLISHED" or
-// "ENDING(reason)", to its label; the reason is dropped (it is counted by
-// sctpguard_associations_ended_total once the association ends).
-func stateLabel(s string) string {
-	switch {
-	case strings.EqualFold(s, "ESTABLISHED"):
-		return stateEstablished
-	case strings.EqualFold(s, "DRAINING"),
-		len(s) >= len("ENDING") && strings.EqualFold(s[:len("ENDING")], "ENDING"):
-		return stateEnding
-	}
-	return stateOther
 }
 
 func counter(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ...string) {

@@ -1,8 +1,11 @@
 // Package metrics serves the daemon's Prometheus metrics.
 //
-// Nothing on the relay's path touches a metric. Each scrape takes one
-// admin.Status snapshot, the same one `sctpguard status` shows, and turns
-// it into constant samples; between scrapes the package does no work. The
+// Each scrape reads one summary (Source: an admin.Status without its
+// associations), which the daemon builds from the counters its relays keep
+// as they work: it asks the kernel nothing and does no work per
+// association, so a scrape costs the same at ten associations as at ten
+// thousand. The samples are constant; between scrapes the package does no
+// work. The
 // metrics live in a private registry with the Go runtime (go_*) and process
 // (process_*) collectors; nothing is registered globally.
 //
@@ -33,7 +36,8 @@
 //
 //	sctpguard_associations{relay, state}                 gauge
 //	    Relayed associations held now. state is established (both legs
-//	    relay), ending (being shut down or aborted) or other.
+//	    relay), ending (being shut down, aborted or drained) or other
+//	    (always 0 in this version, kept so the series stay the same set).
 //
 //	sctpguard_associations_accepted_total{relay}         counter
 //	sctpguard_associations_refused_total{relay}          counter
@@ -98,7 +102,7 @@
 //	ms, err := metrics.Listen(cfg.Metrics.Listen)
 //	if err != nil { ... }  // "metrics: listen 127.0.0.1:9368: bind: address already in use"
 //	ms.Log = log.Named("metrics")
-//	g.Go(func() error { return ms.Serve(ctx, srv) }) // *proxy.Server implements admin.Source
+//	g.Go(func() error { return ms.Serve(ctx, srv) }) // *proxy.Server implements Source
 //
 // Serve returns nil when ctx ends, after the scrapes in flight (at most
 // 5 s); Close releases the port of a Server that will not serve.

@@ -14,15 +14,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/sctpguard/sctpguard/admin"
 )
 
 // shutdownGrace bounds how long Serve waits for scrapes in flight once its
-// context ends. A scrape is one snapshot, so it takes milliseconds.
+// context ends. A scrape reads counters, so it takes microseconds.
 const shutdownGrace = 5 * time.Second
 
-// maxScrapes bounds concurrent scrapes, and so concurrent Status calls;
+// maxScrapes bounds concurrent scrapes, and so concurrent Summary calls;
 // more get 503.
 const maxScrapes = 4
 
@@ -66,7 +64,7 @@ func (s *Server) Close() error { return s.ln.Close() }
 // metrics, until ctx ends; then it stops accepting, waits for the scrapes
 // in flight (at most 5 s) and returns nil. Any other path is a 404.
 // src must not be nil. Serve may be called once.
-func (s *Server) Serve(ctx context.Context, src admin.Source) error {
+func (s *Server) Serve(ctx context.Context, src Source) error {
 	if src == nil {
 		return errors.New("metrics: serve: nil Source")
 	}
@@ -109,7 +107,7 @@ func (s *Server) shutdown(hs *http.Server, done <-chan error) {
 
 // handler serves a private registry: the daemon's metrics and the
 // standard Go and process collectors, nothing registered globally.
-func (s *Server) handler(src admin.Source) http.Handler {
+func (s *Server) handler(src Source) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		NewCollector(src),

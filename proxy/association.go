@@ -55,6 +55,9 @@ type association struct {
 
 	pathEvents atomic.Uint64 // path state changes on either leg (see pathEvent)
 	pipes      pipesStop     // ends both pipes when the association is aborted
+
+	totals *totals      // the relay's, from track on (see adopt)
+	phase  atomic.Int32 // phaseEstablished, phaseEnding or phaseGone
 }
 
 // run relays both directions until both have ended, then closes both legs and logs
@@ -165,12 +168,14 @@ func (a *association) abort(reason string, cause error) {
 
 func (a *association) setReason(r string) {
 	a.reason.CompareAndSwap(nil, r)
+	a.leave()
 }
 
 func (a *association) setReasonForce(r string) {
 	if cur, _ := a.reason.Load().(string); cur == "" || cur == endShutdown {
 		a.reason.Store(r)
 	}
+	a.leave()
 }
 
 // notify handles an event read on one leg. The end of the leg's association is

@@ -152,6 +152,7 @@ func (r *Relay) stallTimeout() time.Duration { return r.cfg.Load().StallTimeout 
 func (r *Relay) track(a *association) {
 	r.mu.Lock()
 	r.assocs[a.id] = a
+	r.adopt(a)
 	r.mu.Unlock()
 }
 

@@ -44,13 +44,30 @@ func (r *Relay) snapshot() []*association {
 }
 
 // update applies a reloaded configuration with the same listen addresses: new
-// associations use all of it; live ones get the new quotas at once.
+// associations use all of it; live ones get the new quotas at once, for the
+// messages they read from now on (a charge already waiting still goes, see
+// quota.Account.SetLimit).
 func (r *Relay) update(rc config.Relay) {
 	r.cfg.Store(&rc)
 	r.budget.SetLimit(rc.Quota.Socket)
 	for _, a := range r.snapshot() {
-		for _, acct := range a.accts {
-			acct.SetLimit(rc.Quota.Association)
-		}
+		a.setQuota(rc.Quota.Association)
+	}
+}
+
+// adopt makes a tracked association count in the relay's totals and gives it
+// the association quota in force now: a reload while it was connecting
+// updated only the associations tracked then. The caller holds r.mu, which
+// orders this after or before update's snapshot: before, update sets the
+// quota again; after, the configuration update stored first is read here.
+func (r *Relay) adopt(a *association) {
+	a.totals = &r.totals
+	a.toUp.relayed, a.toFront.relayed = &r.totals.toUp, &r.totals.toFront
+	a.setQuota(r.cfg.Load().Quota.Association)
+}
+
+func (a *association) setQuota(n int64) {
+	for _, acct := range a.accts {
+		acct.SetLimit(n)
 	}
 }

@@ -38,6 +38,7 @@ func setupFront(front leg, o sctpsock.Options) error {
 // failover, not an error: the association goes on.
 func (a *association) pathEvent(leg string, c *sctpsock.PeerAddrChange) {
 	a.pathEvents.Add(1)
+	a.totals.pathEvents.Add(1)
 	a.log.Info("path state changed", "leg", leg, "address", c.Addr.String(), "state", c.State.String(), "error", c.Error)
 	if leg == "upstream" && (c.State == sctpsock.AddrAvailable || c.State == sctpsock.AddrConfirmed) && sameAddr(c.Addr, a.primary) {
 		a.restorePrimary()

@@ -40,6 +40,7 @@ type pipe struct {
 	burst sync.Mutex
 
 	msgs, bytes   atomic.Uint64
+	relayed       *relayed      // the relay's count for this direction, from track on (see adopt)
 	undeliverable atomic.Uint64 // messages read after dst had shut down
 	stalled       time.Time     // when the charges began to wait; zero while they fit
 }
@@ -182,6 +183,7 @@ func (p *pipe) sent(cost int64, n int, probe bool) {
 	}
 	p.msgs.Add(1)
 	p.bytes.Add(uint64(n))
+	p.relayed.add(n)
 }
 
 // readAheadFrom is the least src must have queued, as the kernel counts it, for

@@ -10,8 +10,31 @@ import (
 	"github.com/sctpguard/sctpguard/gate"
 )
 
-// Status is a snapshot of every relay and association, for the admin API.
+// Status is a snapshot of every relay and association, for the admin API: the
+// summary, and each association's counters and what the kernel holds for it.
 func (s *Server) Status() admin.Status {
+	st, relays := s.summary()
+	kernel := openKernelView()
+	defer kernel.close()
+	for _, r := range relays {
+		for _, a := range r.snapshot() {
+			st.Associations = append(st.Associations, a.status(kernel))
+		}
+	}
+	sort.Slice(st.Associations, func(i, j int) bool { return st.Associations[i].ID < st.Associations[j].ID })
+	return st
+}
+
+// Summary is Status without the associations: the budgets and every relay's
+// counters, read from what the relays keep as they work. It asks the kernel
+// nothing and does no work per association, so a metrics scrape costs the
+// same with ten associations or ten thousand.
+func (s *Server) Summary() admin.Status {
+	st, _ := s.summary()
+	return st
+}
+
+func (s *Server) summary() (admin.Status, []*Relay) {
 	st := admin.Status{
 		Version: s.Version,
 		Started: s.started,
@@ -20,38 +43,32 @@ func (s *Server) Status() admin.Status {
 	s.mu.Lock()
 	relays := append(slices.Clone(s.relays), s.retiring...)
 	s.mu.Unlock()
-	kernel := openKernelView()
-	defer kernel.close()
 	for _, r := range relays {
-		rs, assocs := r.status(kernel)
-		st.Relays = append(st.Relays, rs)
-		st.Associations = append(st.Associations, assocs...)
+		st.Relays = append(st.Relays, r.summary())
 	}
-	sort.Slice(st.Associations, func(i, j int) bool { return st.Associations[i].ID < st.Associations[j].ID })
-	return st
+	return st, relays
 }
 
-func (r *Relay) status(kernel *kernelView) (admin.RelayStatus, []admin.AssocStatus) {
+func (r *Relay) summary() admin.RelayStatus {
 	cfg := r.cfg.Load()
+	b := r.budget.Snapshot()
 	rs := admin.RelayStatus{
-		Name:     cfg.Name,
-		Listen:   stringsOf(cfg.Listen),
-		Upstream: stringsOf(cfg.Upstream),
-		Budget:   admin.Budget{Limit: r.budget.Limit(), Used: r.budget.Used()},
+		Name:        cfg.Name,
+		Listen:      stringsOf(cfg.Listen),
+		Upstream:    stringsOf(cfg.Upstream),
+		Budget:      admin.Budget{Limit: b.Limit, Used: b.Used},
+		ListenStyle: cfg.ListenStyle,
+		Draining:    r.draining.Load(),
+		Held:        b.Charged,
+		Totals:      r.totals.snapshot(),
 	}
-	rs.ListenStyle = cfg.ListenStyle
+	rs.Totals.Blocked = r.budget.BlockedTime()
 	if r.shared != nil {
 		rs.Shared = r.sharedStatus() // its queue is charged to the budget
 	}
-	assocs := r.snapshot()
-	rs.Associations = len(assocs)
-	rs.Draining = r.draining.Load()
-	out := make([]admin.AssocStatus, 0, len(assocs))
-	for _, a := range assocs {
-		out = append(out, a.status(kernel))
-	}
-	rs.Totals = r.totals.snapshot(out)
-	return rs, out
+	rs.Associations = r.count()
+	rs.Ending = min(int(r.totals.ending.Load()), rs.Associations)
+	return rs
 }
 
 func (a *association) status(kernel *kernelView) admin.AssocStatus {

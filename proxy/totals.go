@@ -3,74 +3,88 @@ package proxy
 import (
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/sctpguard/sctpguard/admin"
 )
 
-// totals are a relay's counters since the daemon started. Live associations add
-// theirs when they end, so the hot path touches none of these.
+// totals are a relay's counters since the daemon started, kept as the relay
+// works: a message adds to its direction's count when it is written, an
+// association to ending when it leaves ESTABLISHED and to ended when it ends.
+// Reading them (metrics, status) therefore costs nothing per association
+// and asks the kernel nothing.
 type totals struct {
 	accepted, refused atomic.Uint64
+	toUp, toFront     relayed
+	pathEvents        atomic.Uint64
+	ending            atomic.Int64 // live associations no longer ESTABLISHED
 
-	mu                    sync.Mutex
-	msgsUp, bytesUp       uint64
-	msgsFront, bytesFront uint64
-	blocked               time.Duration
-	pathEvents            uint64
-	ended                 map[string]uint64
+	mu    sync.Mutex
+	ended map[string]uint64
+}
+
+// relayed counts one direction's messages and payload bytes.
+type relayed struct{ msgs, bytes atomic.Uint64 }
+
+func (c *relayed) add(n int) {
+	c.msgs.Add(1)
+	c.bytes.Add(uint64(n))
 }
 
 // refuse counts a front association aborted before it was relayed.
 func (t *totals) refuse(reason string) {
 	t.refused.Add(1)
-	t.mu.Lock()
-	t.addEnded(reason)
-	t.mu.Unlock()
+	t.end(reason)
 }
 
-// add folds an ended association into the totals.
-func (t *totals) add(a *association) {
+// end counts an association that ended for reason.
+func (t *totals) end(reason string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.msgsUp += a.toUp.msgs.Load()
-	t.bytesUp += a.toUp.bytes.Load()
-	t.msgsFront += a.toFront.msgs.Load()
-	t.bytesFront += a.toFront.bytes.Load()
-	t.blocked += a.blocked()
-	t.pathEvents += a.pathEvents.Load()
-	reason, _ := a.reason.Load().(string)
-	t.addEnded(reason)
-}
-
-func (t *totals) addEnded(reason string) {
 	if t.ended == nil {
 		t.ended = make(map[string]uint64)
 	}
 	t.ended[reason]++
 }
 
-// snapshot returns the totals with the live associations' counts added.
-func (t *totals) snapshot(live []admin.AssocStatus) admin.RelayTotals {
-	t.mu.Lock()
+// snapshot returns the counters; blocked is the relay budget's.
+func (t *totals) snapshot() admin.RelayTotals {
 	out := admin.RelayTotals{
 		Accepted: t.accepted.Load(), Refused: t.refused.Load(),
-		MsgsToUpstream: t.msgsUp, BytesToUpstream: t.bytesUp,
-		MsgsToFront: t.msgsFront, BytesToFront: t.bytesFront,
-		Blocked: t.blocked, PathEvents: t.pathEvents,
-		Ended: make(map[string]uint64, len(t.ended)),
+		MsgsToUpstream: t.toUp.msgs.Load(), BytesToUpstream: t.toUp.bytes.Load(),
+		MsgsToFront: t.toFront.msgs.Load(), BytesToFront: t.toFront.bytes.Load(),
+		PathEvents: t.pathEvents.Load(),
 	}
+	t.mu.Lock()
+	out.Ended = make(map[string]uint64, len(t.ended))
 	for k, v := range t.ended {
 		out.Ended[k] = v
 	}
 	t.mu.Unlock()
-	for _, a := range live {
-		out.MsgsToUpstream += a.MsgsToUpstream
-		out.BytesToUpstream += a.BytesToUpstream
-		out.MsgsToFront += a.MsgsToFront
-		out.BytesToFront += a.BytesToFront
-		out.Blocked += a.Blocked
-		out.PathEvents += a.PathEvents
-	}
 	return out
+}
+
+// add folds an ended association into the totals: its end reason (its
+// messages were counted as they were written), and it leaves the gauge of
+// ending associations.
+func (t *totals) add(a *association) {
+	reason, _ := a.reason.Load().(string)
+	t.end(reason)
+	if a.phase.Swap(phaseGone) == phaseEnding {
+		t.ending.Add(-1)
+	}
+}
+
+// An association's phase, for the relay's gauge of ending associations.
+const (
+	phaseEstablished int32 = iota // both legs relay
+	phaseEnding                   // it has a reason to end, or drains
+	phaseGone                     // counted in the totals as ended
+)
+
+// leave counts the association as ending the first time it gets a reason to
+// end (see state).
+func (a *association) leave() {
+	if a.phase.CompareAndSwap(phaseEstablished, phaseEnding) {
+		a.totals.ending.Add(1)
+	}
 }

@@ -17,6 +17,7 @@ type Account struct {
 
 	// Guarded by t.mu.
 	limit     int64
+	widest    int64 // the largest limit the account has had, or unbounded (see SetLimit)
 	reserve   int64
 	used      int64   // charged, including inflight's cost
 	hold      int64   // held at every level above; hold+inflight.need == max(reserve, used)
@@ -76,15 +77,17 @@ func (a *Account) refuse(cost int64) error {
 	return nil
 }
 
-// tooLarge returns an error if cost could not fit even with nothing else
-// charged: above the account's limit, or above the account's reserve and
-// what a level lends (its limit less its headroom).
+// tooLarge returns an error if cost could never fit, even alone: above the
+// widest limit the account has had, or above the account's reserve and the
+// most a level has ever lent (its limit less its headroom). A cost above
+// today's limits but within those was admissible once: it is charged alone
+// (see fits and Budget.lends).
 func (a *Account) tooLarge(cost int64) *TooLargeError {
-	if a.limit > 0 && cost > a.limit {
+	if cost > a.widest {
 		return &TooLargeError{Cost: cost, Limit: a.limit, Level: LevelAssociation}
 	}
 	for l := a.b; l != nil; l = l.parent {
-		if l.limit > 0 && cost > l.lendLimit() && cost > a.reserve {
+		if cost > l.widest && cost > a.reserve {
 			return &TooLargeError{Cost: cost, Limit: l.lendLimit(), Level: l.name}
 		}
 	}
@@ -108,8 +111,11 @@ func (a *Account) tryCharge(cost int64) bool {
 	return true
 }
 
+// fits reports whether cost fits the account's limit now. A cost above the
+// limit (one the limit admitted before SetLimit lowered it) fits alone, once
+// the account holds no other charge.
 func (a *Account) fits(cost int64) bool {
-	return a.limit == 0 || a.used+cost <= a.limit
+	return a.limit == 0 || a.used+cost <= a.limit || (cost > a.limit && a.used == 0)
 }
 
 // addUsed adds n (possibly negative) to the account's charge and to the
@@ -151,6 +157,7 @@ func (a *Account) start(w *waiter) {
 func (a *Account) beginWait() {
 	if a.waiting == 0 {
 		a.since = time.Now()
+		a.addBlocker(1, a.since)
 	}
 	a.waiting++
 	a.waits++
@@ -159,7 +166,16 @@ func (a *Account) beginWait() {
 func (a *Account) endWait() {
 	a.waiting--
 	if a.waiting == 0 {
-		a.blocked += time.Since(a.since)
+		now := time.Now()
+		a.blocked += now.Sub(a.since)
+		a.addBlocker(-1, now)
+	}
+}
+
+// addBlocker tells every level above that the account begins or ends waiting.
+func (a *Account) addBlocker(d int, now time.Time) {
+	for l := a.b; l != nil; l = l.parent {
+		l.addBlocker(d, now)
 	}
 }
 
@@ -264,8 +280,12 @@ func (a *Account) trim() {
 
 // SetLimit changes the account's limit; zero means none. Growing it wakes
 // waiting charges; shrinking it below Used makes new charges wait until
-// enough is released, and waiting charges above the new limit return a
-// *TooLargeError. A limit below the reserve shrinks the reserve too; growing
+// enough is released. Nothing is refused for being larger than the new
+// limit if an earlier limit admitted it: such a charge, waiting now or made
+// later, waits until the account holds nothing else and is then charged
+// alone, beyond the limit by less than its own cost, so that a message read
+// before a reload, or on an association set up under the old limit, is
+// still relayed. A limit below the reserve shrinks the reserve too; growing
 // the limit again does not grow the reserve back. SetLimit panics if n is
 // negative.
 func (a *Account) SetLimit(n int64) {
@@ -276,10 +296,10 @@ func (a *Account) SetLimit(n int64) {
 		return
 	}
 	a.limit = n
+	a.widest = max(a.widest, bound(n))
 	if n > 0 && a.reserve > n {
 		a.addReserved(n - a.reserve)
 	}
-	a.failImpossible()
 	a.settle()
 }
 
@@ -288,39 +308,6 @@ func (a *Account) addReserved(n int64) {
 	for l := a.b; l != nil; l = l.parent {
 		l.reserved += n
 	}
-}
-
-// failImpossible fails the waiting charges that can never fit any more and
-// reports whether there were any.
-func (a *Account) failImpossible() bool {
-	failed := false
-	for w := a.q.front(); w != nil; {
-		next := w.next
-		if e := a.tooLarge(w.cost); e != nil {
-			a.q.remove(w)
-			w.finish(e)
-			failed = true
-		}
-		w = next
-	}
-	if w := a.inflight; w != nil {
-		if e := a.tooLarge(w.cost); e != nil {
-			a.drop(w)
-			w.finish(e)
-			failed = true
-		}
-	}
-	return failed
-}
-
-// under reports whether b is the account's budget or one of its ancestors.
-func (a *Account) under(b *Budget) bool {
-	for l := a.b; l != nil; l = l.parent {
-		if l == b {
-			return true
-		}
-	}
-	return false
 }
 
 // Close gives back everything the account holds, its reserve included, and

@@ -214,41 +214,75 @@ func TestSetLimitShrink(t *testing.T) {
 	checkInvariants(t, g, []*Budget{g, s}, true)
 }
 
-func TestSetLimitShrinkFailsWaiter(t *testing.T) {
-	t.Run("association", func(t *testing.T) {
-		g, s := levels(1000, 0)
-		a := mustOpen(t, s, 500, 100)
-		mustCharge(t, a, 400)
-		big := goCharge(context.Background(), a, 200) // waits at the account
-		waitBlocked(t, a, 1)
-		a.SetLimit(150)
-		if err := result(t, big); !errors.Is(err, ErrTooLarge) {
-			t.Fatalf("Charge = %v, want ErrTooLarge", err)
-		}
-		if a.Reserved() != 100 || a.Used() != 400 {
-			t.Errorf("reserved %d used %d", a.Reserved(), a.Used())
-		}
-		checkInvariants(t, g, []*Budget{g, s}, false)
-	})
-	t.Run("global, while borrowing", func(t *testing.T) {
-		g, s := levels(1000, 0)
-		a := mustOpen(t, s, 0, 100)
-		hog := mustOpen(t, s, 0, -1)
-		mustCharge(t, hog, 800)
-		big := goCharge(context.Background(), a, 400) // borrows 300: waits at global
-		waitBlocked(t, a, 1)
-		small := goCharge(context.Background(), a, 10) // waits behind it
-		waitBlocked(t, a, 2)
-		g.SetLimit(350)
-		if err := result(t, big); !errors.Is(err, ErrTooLarge) {
-			t.Fatalf("Charge = %v, want ErrTooLarge", err)
-		}
-		hog.Release(800)
-		if err := result(t, small); err != nil {
-			t.Fatal(err)
-		}
-		checkInvariants(t, g, []*Budget{g, s}, true)
-	})
+// TestSetLimitShrinkKeepsAdmittedCharges: a limit lowered below a waiting
+// charge (a reload lowering quota.association under a message already read)
+// does not fail it: it waits until it is alone and goes beyond the new limit
+// by less than itself; charges made after it obey the new limit, and one that
+// the old limit admitted but the new one cannot still goes alone.
+func TestSetLimitShrinkKeepsAdmittedCharges(t *testing.T) {
+	g, s := levels(1000, 0)
+	a := mustOpen(t, s, 500, 100)
+	mustCharge(t, a, 400)
+	big := goCharge(context.Background(), a, 200) // waits at the account
+	waitBlocked(t, a, 1)
+	a.SetLimit(150)
+	assertPending(t, big)
+	a.Release(300)
+	assertPending(t, big) // 100 still charged: not alone yet
+	a.Release(100)
+	if err := result(t, big); err != nil {
+		t.Fatalf("charge waiting when the limit shrank: %v, want it granted alone", err)
+	}
+	if a.Used() != 200 {
+		t.Fatalf("used %d, want the lone charge's 200", a.Used())
+	}
+	checkInvariants(t, g, []*Budget{g, s}, false)
+
+	small := goCharge(context.Background(), a, 10) // a new charge obeys the new limit
+	waitBlocked(t, a, 1)
+	a.Release(150) // 50 + 10 <= 150
+	if err := result(t, small); err != nil {
+		t.Fatal(err)
+	}
+	again := goCharge(context.Background(), a, 300) // admitted by the old limit: alone
+	waitBlocked(t, a, 1)
+	a.Release(60)
+	if err := result(t, again); err != nil {
+		t.Fatalf("charge within the old limit: %v, want it granted alone", err)
+	}
+	a.Release(300)
+	if _, err := a.TryCharge(501); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("TryCharge above every limit the account had = %v, want ErrTooLarge", err)
+	}
+	checkInvariants(t, g, []*Budget{g, s}, true)
+}
+
+// TestBudgetShrinkKeepsBorrowingCharge: the same at a shared level: a charge
+// borrowing when the global limit drops below what it needs beside the
+// reserves waits until nothing else borrows, then borrows alone; the charge
+// behind it waits for it.
+func TestBudgetShrinkKeepsBorrowingCharge(t *testing.T) {
+	g, s := levels(1000, 0)
+	a := mustOpen(t, s, 0, 100)
+	hog := mustOpen(t, s, 0, -1)
+	mustCharge(t, hog, 800)
+	big := goCharge(context.Background(), a, 400) // borrows 300: waits at global
+	waitBlocked(t, a, 1)
+	small := goCharge(context.Background(), a, 10) // waits behind it
+	waitBlocked(t, a, 2)
+	g.SetLimit(350) // lends 307 at most, beside a reserve of 100
+	assertPending(t, big)
+	hog.Release(800)
+	if err := result(t, big); err != nil {
+		t.Fatalf("charge borrowing when the limit shrank: %v, want it granted alone", err)
+	}
+	checkInvariants(t, g, []*Budget{g, s}, false)
+	assertPending(t, small)
+	a.Release(400)
+	if err := result(t, small); err != nil {
+		t.Fatal(err)
+	}
+	checkInvariants(t, g, []*Budget{g, s}, true)
 }
 
 func TestOwnReleaseCompletesBorrowingCharge(t *testing.T) {
@@ -478,5 +512,41 @@ func TestOverdraftFits(t *testing.T) {
 	}
 	if small.OverdraftFits(101, 8) {
 		t.Error("101 B fits an eighth of an 800 B account's limit")
+	}
+}
+
+// TestBudgetBlockedTimeSumsAccounts: a level's blocked time is the sum of its
+// accounts' (the relay's sctpguard_writer_blocked_seconds_total, kept without
+// visiting every association), and stays when they close.
+func TestBudgetBlockedTimeSumsAccounts(t *testing.T) {
+	g, s := levels(0, 0)
+	a := mustOpen(t, s, 100, -1)
+	b := mustOpen(t, s, 100, -1)
+	mustCharge(t, a, 100)
+	mustCharge(t, b, 100)
+	wa := goCharge(context.Background(), a, 50)
+	waitBlocked(t, a, 1)
+	wb := goCharge(context.Background(), b, 50)
+	waitBlocked(t, b, 1)
+	time.Sleep(5 * time.Millisecond)
+	if got := s.BlockedTime(); got <= 0 {
+		t.Fatalf("blocked time %v while two charges wait, want > 0", got)
+	}
+	a.Release(50)
+	if err := result(t, wa); err != nil {
+		t.Fatal(err)
+	}
+	b.Release(50)
+	if err := result(t, wb); err != nil {
+		t.Fatal(err)
+	}
+	sum := a.BlockedTime() + b.BlockedTime()
+	if sum <= 0 || s.BlockedTime() != sum || g.BlockedTime() != sum {
+		t.Fatalf("blocked: socket %v, global %v; accounts sum to %v", s.BlockedTime(), g.BlockedTime(), sum)
+	}
+	a.Close()
+	b.Close()
+	if s.BlockedTime() != sum {
+		t.Errorf("blocked after the accounts closed %v, want %v kept", s.BlockedTime(), sum)
 	}
 }

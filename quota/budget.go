@@ -2,7 +2,9 @@ package quota
 
 import (
 	"fmt"
+	"math"
 	"sync"
+	"time"
 )
 
 // DefaultReserve is the reserve an Account takes when Open is given zero,
@@ -36,12 +38,17 @@ type Budget struct {
 	// Guarded by t.mu.
 	limit     int64
 	headroom  int64 // kept for reserves; negative: limit / DefaultHeadroomDivisor
+	widest    int64 // the most the level has ever lent one charge (lendLimit), or unbounded
 	used      int64 // reserves, borrowed bytes and waiters' partial grants
 	reserved  int64 // sum of the reserves of accounts under this level
 	charged   int64 // sum of Account.Used under this level
 	overdrawn int64 // sum of Account.Overdrawn under this level
 	accounts  int   // open accounts under this level
 	q         waitq // charges waiting for this level
+
+	blockers     int           // accounts under this level with a charge waiting
+	blockedSince time.Time     // when blockers last changed
+	blocked      time.Duration // the sum of their blocked times, up to blockedSince
 }
 
 // NewBudget returns a budget named name (used in errors and snapshots)
@@ -51,6 +58,7 @@ type Budget struct {
 func NewBudget(name string, limit int64, parent *Budget) *Budget {
 	checkLimit(limit)
 	b := &Budget{name: name, parent: parent, limit: limit, headroom: -1}
+	b.widest = b.lendBound()
 	if parent != nil {
 		b.t = parent.t
 	} else {
@@ -105,14 +113,60 @@ func (b *Budget) Charged() int64 {
 
 // SetLimit changes the limit; zero means none. Growing it wakes waiting
 // charges. Shrinking it below Used is allowed: charges that need this level
-// wait until enough is released, and waiting charges that can never fit
-// any more return a *TooLargeError. SetLimit panics if n is negative.
+// wait until enough is released. A charge this level lent to before but no
+// longer can (larger than the new limit less the headroom) is not refused:
+// it waits until nothing else borrows from the level and then borrows alone,
+// as Account.SetLimit describes. SetLimit panics if n is negative.
 func (b *Budget) SetLimit(n int64) {
 	checkLimit(n)
 	b.t.mu.Lock()
 	defer b.t.mu.Unlock()
 	b.limit = n
+	b.widen()
 	b.recheck()
+}
+
+// lendBound is the most the level lends one charge now.
+func (b *Budget) lendBound() int64 {
+	if b.limit == 0 {
+		return unbounded
+	}
+	return b.lendLimit()
+}
+
+// widen records the level's current lend bound in widest, which only grows.
+func (b *Budget) widen() { b.widest = max(b.widest, b.lendBound()) }
+
+// unbounded is the bound of a level or account without a limit.
+const unbounded = math.MaxInt64
+
+// bound is the most a limit admits: unbounded for zero.
+func bound(limit int64) int64 {
+	if limit == 0 {
+		return unbounded
+	}
+	return limit
+}
+
+// BlockedTime returns the sum over every account opened under this level,
+// closed ones included, of the time it had a charge waiting (as
+// Account.BlockedTime counts it). It does no work per account.
+func (b *Budget) BlockedTime() time.Duration {
+	b.t.mu.Lock()
+	defer b.t.mu.Unlock()
+	return b.blockedUntil(time.Now())
+}
+
+func (b *Budget) blockedUntil(now time.Time) time.Duration {
+	return b.blocked + time.Duration(b.blockers)*now.Sub(b.blockedSince)
+}
+
+// addBlocker counts an account under this level that begins (+1) or ends (-1)
+// waiting at now.
+func (b *Budget) addBlocker(d int, now time.Time) {
+	b.blocked = b.blockedUntil(now)
+	b.blockedSince = now
+	b.blockers += d
 }
 
 // Headroom returns the bytes of the limit kept for reserves: borrowing charges
@@ -127,11 +181,13 @@ func (b *Budget) Headroom() int64 {
 // restores the default, a fraction of the limit that follows it
 // (DefaultHeadroomDivisor), and zero lets borrowers take everything that is
 // not reserved. Growing it makes borrowing charges wait until enough is
-// released, and fails those that can never fit any more, as SetLimit does.
+// released; one the level can no longer lend to borrows alone, as SetLimit
+// describes.
 func (b *Budget) SetHeadroom(n int64) {
 	b.t.mu.Lock()
 	defer b.t.mu.Unlock()
 	b.headroom = max(n, -1)
+	b.widen()
 	b.recheck()
 }
 
@@ -142,16 +198,10 @@ func (b *Budget) room() int64 {
 	return min(b.headroom, b.limit)
 }
 
-// recheck fails the charges that can never fit after a change of the limit or
-// the headroom, and serves the ones that now fit.
-func (b *Budget) recheck() {
-	for a := b.t.accounts.head; a != nil; a = a.next {
-		if a.under(b) && a.failImpossible() {
-			a.settle()
-		}
-	}
-	b.grant()
-}
+// recheck serves the charges that fit after a change of the limit or the
+// headroom. None becomes impossible: the bounds a charge is refused beyond
+// (widest) only grow.
+func (b *Budget) recheck() { b.grant() }
 
 // Open opens an Account on this budget: one association direction holding
 // at most limit bytes (if zero, no limit of its own), with reserve bytes
@@ -169,7 +219,7 @@ func (b *Budget) Open(limit, reserve int64) (*Account, error) {
 		return nil, fmt.Errorf("quota: reserve of %d bytes: %s budget has %d of %d bytes in use: %w",
 			r, l.name, l.used, l.limit, ErrExhausted)
 	}
-	a := &Account{b: b, t: b.t, limit: limit, reserve: r, hold: r}
+	a := &Account{b: b, t: b.t, limit: limit, widest: bound(limit), reserve: r, hold: r}
 	for l := b; l != nil; l = l.parent {
 		l.used += r
 		l.reserved += r
@@ -209,9 +259,14 @@ func (b *Budget) fits(n int64) bool {
 }
 
 // lends reports whether n more bytes can be lent to a charge beyond its
-// account's reserve: they must fit the limit less the headroom.
+// account's reserve: they must fit the limit less the headroom. Since the
+// limit shrank, a charge that cannot fit beside the reserves any more is lent
+// to alone, once the level lends nothing else (see SetLimit).
 func (b *Budget) lends(n int64) bool {
-	return b.limit == 0 || b.used+n <= b.lendLimit()
+	if b.limit == 0 || b.used+n <= b.lendLimit() {
+		return true
+	}
+	return b.widest > b.lendLimit() && b.reserved+n > b.lendLimit() && b.used <= b.reserved
 }
 
 // lendLimit is what borrowing may fill the level up to; only with a limit.

@@ -38,8 +38,11 @@
 // A limit of zero means no limit at that level. Every limit can be changed
 // while charges are held and waiting (SetLimit): growing wakes waiters;
 // shrinking below what is held is allowed, and new charges wait until enough
-// is released; a waiting charge that can never fit any more returns a
-// *TooLargeError.
+// is released. Shrinking never fails a charge an earlier limit admitted,
+// waiting or made later: one larger than the new limit waits until it is
+// alone at that level and is then charged beyond the limit, by less than its
+// own cost (one message). Only a cost above every limit a level has had
+// returns a *TooLargeError.
 //
 // # Locking
 //

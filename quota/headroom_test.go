@@ -68,7 +68,7 @@ func TestHeadroomKeptForReserves(t *testing.T) {
 	checkInvariants(t, g, []*Budget{g, s}, true)
 }
 
-func TestSetHeadroomWakesAndFails(t *testing.T) {
+func TestSetHeadroomWakesAndKeeps(t *testing.T) {
 	g := NewBudget("global", 1000, nil)
 	g.SetHeadroom(0)
 	a := mustOpen(t, g, 0, -1)
@@ -80,15 +80,16 @@ func TestSetHeadroomWakesAndFails(t *testing.T) {
 	huge := goCharge(context.Background(), other, 700)
 	waitBlocked(t, other, 1)
 
-	g.SetHeadroom(600) // the line at 400: 700 can never be lent
-	var tl *TooLargeError
-	if err := result(t, huge); !errors.As(err, &tl) || tl.Limit != 400 || tl.Level != "global" {
-		t.Errorf("charge above what the level lends = %v, want *TooLargeError at 400", err)
-	}
+	g.SetHeadroom(600) // the line at 400: 700 fits only alone
 	assertPending(t, small)
 	a.Release(850) // 50 used: below the line
 	if err := result(t, small); err != nil {
 		t.Fatal(err)
+	}
+	assertPending(t, huge) // 100 borrowed: not alone
+	a.Release(100)
+	if err := result(t, huge); err != nil {
+		t.Errorf("charge the level lent to before the headroom grew = %v, want it granted alone", err)
 	}
 	checkInvariants(t, g, []*Budget{g}, true)
 }

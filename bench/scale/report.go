@@ -49,6 +49,7 @@ func (r *result) rows() [][3]string {
 		{"sctpguard OS threads", fmt.Sprint(r.threads), verdict(r.threads < targetThreads, "< 50")},
 		{"associations in sctpguard status", fmt.Sprintf("%d (answered in %v)", r.listed, r.statusTook.Round(time.Millisecond)), verdict(r.listed == r.n, fmt.Sprint(r.n))},
 		{"with the kernel's bytes (sock_diag) in status", fmt.Sprint(r.kernelKnown), verdict(r.kernelKnown == r.n, fmt.Sprint(r.n))},
+		{"metrics scrape (before: the status snapshot)", fmt.Sprintf("%v (was %v)", r.scrapeTook.Round(10*time.Microsecond), r.statusTook.Round(time.Millisecond)), "no kernel query per association"},
 		{"relayed a message before / after idling", fmt.Sprintf("%d / %d", r.before, r.after), verdict(r.failed == 0, "all")},
 	}
 }

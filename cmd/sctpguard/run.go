@@ -70,7 +70,7 @@ func open(cfg *config.Config, log hclog.Logger) (*daemon, error) {
 	if err := d.srv.Listen(); err != nil {
 		return nil, err
 	}
-	adm, err := admin.Listen(cfg.Admin.Socket, cfg.Admin.Mode, cfg.Admin.Group)
+	adm, err := admin.Listen(cfg.Admin.Socket, cfg.Admin.Mode, cfg.Admin.Group, cfg.Admin.ReadGroup)
 	if err != nil {
 		d.srv.Close()
 		return nil, err
