@@ -40,9 +40,11 @@ func trackedAssociation(t *testing.T, r *Relay, id uint64, asked *atomic.Int64) 
 	t.Helper()
 	front, up := kernelLeg{asked: asked}, kernelLeg{asked: asked}
 	a := &association{id: id, relay: r.Name(), log: hclog.NewNullLogger(), front: front, up: up}
-	if err := r.openAccounts(a, r.cfg.Load()); err != nil {
+	accts, err := r.openAccounts(r.cfg.Load())
+	if err != nil {
 		t.Fatal(err)
 	}
+	a.accts = accts
 	a.toUp = r.newPipe(a, toUpstream, front, up, 10, 0, a.accts[0])
 	a.toFront = r.newPipe(a, toFront, up, front, 10, 0, a.accts[1])
 	r.track(a)
@@ -115,9 +117,11 @@ func TestConnectingAssociationGetsReloadedQuota(t *testing.T) {
 
 	front, up := kernelLeg{asked: &asked}, kernelLeg{asked: &asked}
 	connecting := &association{id: 2, relay: r.Name(), log: hclog.NewNullLogger(), front: front, up: up}
-	if err := r.openAccounts(connecting, r.cfg.Load()); err != nil { // as pair does before its dial returns
+	accts, err := r.openAccounts(r.cfg.Load()) // as pair does before it dials
+	if err != nil {
 		t.Fatal(err)
 	}
+	connecting.accts = accts
 	rc := *r.cfg.Load()
 	rc.Quota.Association = old / 2
 	r.update(rc) // the reload, while it connects
