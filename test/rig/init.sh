@@ -62,6 +62,10 @@ boot_systemd() {
 	for u in systemd-firstboot.service systemd-timesyncd.service; do
 		ln -sf /dev/null "$units/$u"
 	done
+	# /tmp keeps the host's files (the test binary, testdata): tmpfiles must not
+	# empty it at boot.
+	mkdir -p /newroot/etc/tmpfiles.d
+	: >/newroot/etc/tmpfiles.d/tmp.conf
 	exec switch_root /newroot /lib/systemd/systemd --unit=rig-command.service
 }
 
