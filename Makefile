@@ -15,13 +15,34 @@ UNIT_PKGS := ./admin/ ./bench/internal/proc/ ./bench/seed/ ./bench/throughput/ .
 # Linters, pinned, built from the module proxy by go run (cached after the first run).
 STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 DEADCODE := $(GO) run golang.org/x/tools/cmd/deadcode@v0.49.0
+# The Debian packager, pinned the same way.
+NFPM := $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
 
-.PHONY: all build setup test unit lint demo bench clean
+# The package's version: make deb VERSION=1.2.3 for a release. The default
+# sorts by commit time, so a later commit's package upgrades an earlier one's.
+VERSION ?= 0.1.0~git$(shell git log -1 --format=%cd.%h --date=format:%Y%m%d%H%M%S 2>/dev/null || echo 0)
+# Where make deb leaves sctpguard_VERSION_ARCH.deb.
+DEB_DIR ?= bin
+
+.PHONY: all build deb setup test unit lint demo bench clean
 
 all: build
 
 build:
 	$(GO) build -o bin/sctpguard ./cmd/sctpguard
+
+# The Debian package (packaging/deb): a static binary that reports VERSION,
+# the unit with ExecStart in /usr/bin, the system user, the example config as
+# /etc/sctpguard/sctpguard.hcl, the man page and docs/.
+# packaging/deb/nfpm.yaml reads the staged files from bin/deb-stage.
+deb: STAGE := bin/deb-stage
+deb:
+	rm -rf $(STAGE) && mkdir -p $(STAGE) $(DEB_DIR)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(STAGE)/sctpguard ./cmd/sctpguard
+	sed -e '1,/^\[Unit\]/{/^#/d}' -e 's,/usr/local/bin/sctpguard,/usr/bin/sctpguard,g' systemd/sctpguard.service >$(STAGE)/sctpguard.service
+	gzip -9n <docs/sctpguard.1 >$(STAGE)/sctpguard.1.gz
+	VERSION='$(VERSION)' ARCH=$$($(GO) env GOARCH) \
+		$(NFPM) package -p deb -f packaging/deb/nfpm.yaml -t $(DEB_DIR)/sctpguard_$(VERSION)_$$($(GO) env GOARCH).deb
 
 setup:
 	bash test/rig/setup.sh

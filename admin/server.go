@@ -220,8 +220,30 @@ func ensureDir(dir string, g group) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return err
 	}
-	if g.id >= 0 {
-		return os.Chown(dir, -1, g.id)
+	return giveGroup(dir, g)
+}
+
+// giveGroup makes g the group of path, if one is configured. What the daemon
+// creates already has its primary group — under systemd the unit's Group= —
+// and then nothing is changed: no chown, which a seccomp filter such as the
+// shipped unit's ~@privileged refuses. Another group can be given only by a
+// daemon that is a member of it.
+func giveGroup(path string, g group) error {
+	if g.id < 0 {
+		return nil
+	}
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return err
+	}
+	if fi.Sys().(*syscall.Stat_t).Gid == uint32(g.id) {
+		return nil
+	}
+	if err := os.Chown(path, -1, g.id); err != nil {
+		if errors.Is(err, fs.ErrPermission) {
+			return fmt.Errorf("give it group %s: %w: a daemon can give only a group it is in; under systemd make %s the unit's Group=", g.name, err, g.name)
+		}
+		return fmt.Errorf("give it group %s: %w", g.name, err)
 	}
 	return nil
 }
@@ -259,10 +281,8 @@ func secure(path string, mode os.FileMode, g, full group, readOnly bool) (access
 	if err := os.Chmod(path, mode); err != nil {
 		return access{}, err
 	}
-	if g.id >= 0 {
-		if err := os.Chown(path, -1, g.id); err != nil {
-			return access{}, err
-		}
+	if err := giveGroup(path, g); err != nil {
+		return access{}, err
 	}
 	a := access{self: uint32(os.Geteuid()), gid: -1, readGid: -1}
 	if mode&0o020 == 0 {

@@ -6,6 +6,10 @@
 # lksctp-tools, glibc), mounts the writable shares the host named on the kernel command
 # line at their host paths, runs $xfer/cmd.sh with its output on the second serial
 # port, writes the exit status to $xfer/rc and powers off.
+#
+# With rig.init=systemd it instead hands the new root to the host's systemd as PID 1,
+# which runs $xfer/cmd.sh as the unit rig-command.service (after basic.target, as any
+# service would) and powers off when it ends.
 /bin/busybox mkdir -p /sbin /usr/bin /usr/sbin
 /bin/busybox --install -s
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
@@ -26,13 +30,44 @@ done </lib/modules/order
 
 xfer=
 exedir=
+init=
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	rig.xfer=*) xfer=${arg#rig.xfer=} ;;
 	rig.exedir=*) exedir=${arg#rig.exedir=} ;;
+	rig.init=*) init=${arg#rig.init=} ;;
 	esac
 done
 [ -n "$xfer" ] || fail "no rig.xfer= on the kernel command line"
+
+# boot_systemd writes the unit that runs the command, and becomes systemd. The
+# command's exit status reaches $xfer/rc as it does without systemd.
+boot_systemd() {
+	[ -x /newroot/lib/systemd/systemd ] || fail "rig.init=systemd but the host has no /lib/systemd/systemd"
+	units=/newroot/etc/systemd/system
+	mkdir -p "$units"
+	cat >"$units/rig-command.service" <<-EOF
+	[Unit]
+	Description=rig: the command the host asked for
+	SuccessAction=reboot-immediate
+	FailureAction=reboot-immediate
+
+	[Service]
+	Type=oneshot
+	StandardInput=null
+	LimitNOFILE=1048576
+	ExecStart=/bin/sh -c 'sh $xfer/cmd.sh >/dev/ttyS1 2>&1; echo \$\$? >$xfer/rc; sync'
+	EOF
+	# Nothing may wait for a console answer or a network that the VM has not.
+	for u in systemd-firstboot.service systemd-timesyncd.service; do
+		ln -sf /dev/null "$units/$u"
+	done
+	# /tmp keeps the host's files (the test binary, testdata): tmpfiles must not
+	# empty it at boot.
+	mkdir -p /newroot/etc/tmpfiles.d
+	: >/newroot/etc/tmpfiles.d/tmp.conf
+	exec switch_root /newroot /lib/systemd/systemd --unit=rig-command.service
+}
 
 opts=trans=virtio,version=9p2000.L,msize=512000,cache=none
 mount -t 9p -o "$opts,ro" hostroot /host || fail "mount host root"
@@ -54,6 +89,9 @@ mount -t tmpfs shm /newroot/dev/shm
 
 ip link set lo up
 stty -F /dev/ttyS1 raw -echo
+if [ "$init" = systemd ]; then
+	boot_systemd
+fi
 chroot /newroot /bin/sh "$xfer/cmd.sh" >/dev/ttyS1 2>&1 </dev/null
 echo $? >"/newroot$xfer/rc"
 sync

@@ -13,6 +13,10 @@
 // -cover keep working. When neither SCTP nor the VM can be had, Main fails loudly;
 // it never skips.
 //
+// Tests of sctpguard as a system service declare MainSystemd instead: they run in
+// a VM booted with the host's systemd as PID 1, always, so that they can install
+// units, users and packages on the guest's throwaway root.
+//
 // setup.sh (next to this file) installs qemu, busybox, socat, lksctp-tools and the
 // kernel package, and builds the initramfs; Main runs it when the cache is missing.
 //
@@ -25,6 +29,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,6 +67,47 @@ func Main(m *testing.M) int {
 		return 1
 	}
 	return code
+}
+
+// MainSystemd is Main for tests that change the system they run on — they
+// install units, users and packages and start services: they always run in a
+// VM whose PID 1 is the host's systemd (Command.Systemd), never natively, even
+// where the kernel has SCTP. It returns the exit status for os.Exit.
+func MainSystemd(m *testing.M) int {
+	if os.Getenv(GuestEnv) == "1" {
+		if err := underSystemd(); err != nil {
+			fmt.Fprintf(os.Stderr, "FAIL rig: inside the VM but %v\n", err)
+			return 1
+		}
+		if err := HostHasSCTP(); err != nil {
+			fmt.Fprintf(os.Stderr, "FAIL rig: inside the VM but %v\n", err)
+			return 1
+		}
+		return m.Run()
+	}
+	flag.Parse()
+	code, err := Run(context.Background(), Command{
+		Args:    os.Args,
+		Timeout: testTimeout(),
+		Systemd: true,
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "FAIL rig: %v\n", err)
+		return 1
+	}
+	return code
+}
+
+// underSystemd reports nil when PID 1 is systemd.
+func underSystemd() error {
+	b, err := os.ReadFile("/proc/1/comm")
+	if err != nil {
+		return fmt.Errorf("cannot tell what PID 1 is: %w", err)
+	}
+	if comm := strings.TrimSpace(string(b)); comm != "systemd" {
+		return fmt.Errorf("PID 1 is %q, not systemd", comm)
+	}
+	return nil
 }
 
 // HostHasSCTP reports nil when this kernel can open an SCTP socket.

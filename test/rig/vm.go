@@ -31,6 +31,10 @@ type Command struct {
 	MemoryMiB int
 	// Setup is a shell fragment run as root in the guest before Args (sysctls, ulimit).
 	Setup string
+	// Systemd boots the guest with the host's systemd as PID 1, which runs Args as
+	// the service rig-command.service once basic.target is reached. If false, the
+	// rig's own minimal init runs Args.
+	Systemd bool
 }
 
 // Run boots the VM, runs c inside it and returns its exit status. An error means the
@@ -150,6 +154,9 @@ func qemuArgs(a assets, xfer, exeDir string, c Command) []string {
 	if exeDir != "" {
 		args = append(args, "-virtfs", "local,path="+exeDir+",mount_tag=exedir,security_model=none,multidevs=remap")
 		appendLine += " rig.exedir=" + exeDir
+	}
+	if c.Systemd {
+		appendLine += " rig.init=systemd"
 	}
 	return append(args, "-append", appendLine)
 }

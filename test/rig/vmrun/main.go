@@ -4,6 +4,7 @@
 //	go run ./test/rig/vmrun -- sh -c 'cat /proc/net/sctp/assocs'
 //	go run ./test/rig/vmrun -mem 6144 -- ./bench.sh
 //	go run ./test/rig/vmrun -auto -- demo/inside.sh   # natively where the kernel has SCTP
+//	go run ./test/rig/vmrun -systemd -- systemctl list-units   # systemd as PID 1
 package main
 
 import (
@@ -24,6 +25,7 @@ func main() {
 	timeout := flag.Duration("timeout", 30*time.Minute, "end the VM after this long")
 	setup := flag.String("setup", "", "shell fragment run in the guest before the command")
 	auto := flag.Bool("auto", false, "run natively, without a VM, when this kernel has SCTP")
+	systemd := flag.Bool("systemd", false, "boot the guest with systemd as PID 1 and run the command as a service")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: vmrun [flags] -- command [args...]\n\nRuns a command in a QEMU VM with a Linux kernel that has SCTP.\n\n")
 		flag.PrintDefaults()
@@ -38,7 +40,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	code, err := rig.Run(ctx, rig.Command{Args: flag.Args(), Timeout: *timeout, MemoryMiB: *mem, Setup: *setup})
+	code, err := rig.Run(ctx, rig.Command{Args: flag.Args(), Timeout: *timeout, MemoryMiB: *mem, Setup: *setup, Systemd: *systemd})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "vmrun: %v\n", err)
 		os.Exit(1)
