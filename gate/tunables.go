@@ -15,8 +15,8 @@ const (
 	waitFirst = time.Millisecond
 	// waitMax is how rarely a gate whose charge waits is sampled while nothing
 	// moves. A consumer that announces its window by itself is seen within it;
-	// a thousand stalled associations cost ~2,000 samples a second.
-	waitMax = 500 * time.Millisecond
+	// a thousand stalled associations cost ~4,000 samples a second.
+	waitMax = 250 * time.Millisecond
 
 	// idleFirst and idleMax bound how often a gate that holds charges but has no
 	// charge waiting is sampled: its charges only matter to the shared budgets.

@@ -238,12 +238,16 @@ const freezeAfter = 100 * time.Millisecond
 // Bounds of the step a waiting charge rechecks its source at (aborted, frozen,
 // probe due, stalled): the gate's observer releases charges whenever the kernel
 // lets go, and a release wakes the charge at once, so the step only paces those
-// checks. Each check costs two getsockopt calls: at the most, a thousand stalled
-// associations make ~4,000 a second (at 32 ms they made 60,000 and took more
-// than a core in the test VM). The gate's fastest probe interval is as long.
+// checks. A pipe stalled less than waitStepLongAfter (a slow consumer, which
+// releases something every few milliseconds) rechecks at most waitStepMax
+// apart; one stalled longer backs off to waitStepLong. Each check costs two
+// getsockopt calls: a thousand long-stalled associations make ~4,000 a second
+// (at 32 ms they made 60,000 and took more than a core in the test VM).
 const (
-	waitStepFirst = 2 * time.Millisecond
-	waitStepMax   = 500 * time.Millisecond
+	waitStepFirst     = 2 * time.Millisecond
+	waitStepMax       = 32 * time.Millisecond
+	waitStepLong      = 500 * time.Millisecond
+	waitStepLongAfter = time.Second
 )
 
 // wait blocks until cost fits the account, or until the gate says the waiting
@@ -282,7 +286,11 @@ func (p *pipe) wait(ctx context.Context, cost int64, margin int) (probe bool, er
 		if p.gate.ProbeDue(cost) {
 			return true, p.acct.Overdraw(cost)
 		}
-		step = min(2*step, waitStepMax)
+		limit := waitStepMax
+		if time.Since(p.stalled) >= waitStepLongAfter {
+			limit = waitStepLong
+		}
+		step = min(2*step, limit)
 	}
 }
 
