@@ -83,7 +83,7 @@ func TestDebianPackage(t *testing.T) {
 
 	// The restart that runs the new version drains the live association.
 	ended := make(chan string, 1)
-	go func() { ended <- live.end(20 * time.Second) }()
+	go func() { ended <- live.end(90 * time.Second) }()
 	systemctl(t, "restart", unit)
 	if how := <-ended; how != "shutdown" {
 		t.Errorf("on restart the live association ended with %s, want a graceful shutdown (drain)", how)
@@ -93,7 +93,7 @@ func TestDebianPackage(t *testing.T) {
 	again.exchange(t, 20)
 
 	// Remove: the daemon drains and stops, the unit is gone, the config stays.
-	go func() { ended <- again.end(20 * time.Second) }()
+	go func() { ended <- again.end(90 * time.Second) }()
 	out = must(t, "dpkg", "-r", "sctpguard")
 	t.Logf("dpkg -r:\n%s", out)
 	if how := <-ended; how != "shutdown" {

@@ -173,7 +173,7 @@ func reloadRaisesQuota(t *testing.T, cl *client, cfg string) {
 func stopDrains(t *testing.T, cl *client) {
 	t.Helper()
 	ended := make(chan string, 1)
-	go func() { ended <- cl.end(20 * time.Second) }()
+	go func() { ended <- cl.end(90 * time.Second) }()
 	start := time.Now()
 	systemctl(t, "stop", unit)
 	took := time.Since(start)
