@@ -182,7 +182,9 @@ func connectErr(err error) error {
 	}
 	switch errno {
 	case unix.ECONNREFUSED:
-		return fmt.Errorf("refused: the peer answered INIT with ABORT (nothing listening on that port?): %w", err)
+		// Linux says ECONNREFUSED too when the ABORT came after COOKIE ACK but
+		// before the connecting call woke: the peer accepted and ended it at once.
+		return fmt.Errorf("refused: the peer answered with ABORT before the association was up (nothing listening on that port, or it ended the association at once): %w", err)
 	case unix.ETIMEDOUT:
 		return fmt.Errorf("no answer to INIT after all retransmissions: %w", err)
 	case unix.EHOSTUNREACH, unix.ENETUNREACH:
