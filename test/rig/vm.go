@@ -141,7 +141,13 @@ func qemuArgs(a assets, xfer, exeDir string, c Command) []string {
 		mem = envInt("SCTPGUARD_VM_MEM", 3072)
 	}
 	cpus := envInt("SCTPGUARD_VM_CPUS", 2)
-	appendLine := "console=ttyS0 panic=-1 loglevel=4 mitigations=off rig.xfer=" + xfer
+	// tsc=reliable: under TCG Linux finds the emulated CPUs' TSCs unsynchronized
+	// and falls back to the emulated HPET, so that every clock read (Go's
+	// scheduler makes several per wake-up) is a system call and a device access
+	// costing microseconds, which no real host pays and which made a relay's
+	// CPU figures mostly clock reads. QEMU derives every vCPU's TSC from one
+	// clock, so they agree.
+	appendLine := "console=ttyS0 panic=-1 loglevel=4 mitigations=off tsc=reliable rig.xfer=" + xfer
 	args := []string{
 		"-accel", "tcg,thread=multi", "-m", strconv.Itoa(mem), "-smp", strconv.Itoa(cpus),
 		"-nodefaults", "-no-reboot", "-display", "none", "-monitor", "none",
