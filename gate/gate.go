@@ -119,9 +119,14 @@ func (g *Gate) push(cost int64, payload int) (pressing bool) {
 
 // Wait tells the gate that a charge toward its consumer waits: the observer looks
 // at the consumer at once and then often, and the stall clock of ProbeDue starts.
+//
+// A wait that continues a stall (the previous wait ended with a probe and
+// nothing moved since) keeps the observer's backoff: the consumer was looked at
+// a moment ago, and the probe's answer is read by itself (Probed).
 func (g *Gate) Wait() {
 	g.mu.Lock()
-	if g.stall.moving || g.stall.step == 0 {
+	fresh := g.stall.moving || g.stall.step == 0
+	if fresh {
 		now := g.obs.now()
 		g.stall.moving = false
 		g.stall.next, g.stall.step = now.Add(probeFirst), probeFirst
@@ -129,7 +134,7 @@ func (g *Gate) Wait() {
 	}
 	g.stall.waiting = true
 	g.mu.Unlock()
-	g.obs.setWaiting(g, true)
+	g.obs.setWaiting(g, true, fresh)
 }
 
 // Resume tells the gate the waiting charge went through.
@@ -137,7 +142,7 @@ func (g *Gate) Resume() {
 	g.mu.Lock()
 	g.stall.waiting = false
 	g.mu.Unlock()
-	g.obs.setWaiting(g, false)
+	g.obs.setWaiting(g, false, false)
 }
 
 // ProbeDue reports whether a waiting message of cost should be sent now as a
@@ -163,6 +168,27 @@ func (g *Gate) ProbeDue(cost int64) bool {
 	g.stall.step = step
 	g.stall.next = now.Add(step)
 	return true
+}
+
+// UntilProbe is how long until ProbeDue may next say yes (0: it may now, or it
+// never will while nothing is held), so that a waiting pipe wakes when a probe
+// is due rather than at its next check.
+func (g *Gate) UntilProbe() time.Duration {
+	now := g.obs.now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.stall.waiting || g.byQueue || g.l.n == 0 {
+		return 0
+	}
+	return max(g.stall.next.Sub(now), 0)
+}
+
+// slow reports whether the gate's stall is past its fast probes (the probe
+// interval is beyond probeFastMax): the observer then samples it less often.
+func (g *Gate) slow() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.stall.waiting && g.stall.step > probeFastMax
 }
 
 // StalledFor is how long the consumer has not moved while a charge of cost
@@ -192,7 +218,7 @@ func (g *Gate) Probed(cost int64, payload int) {
 	g.mu.Lock()
 	g.stall.probes++
 	g.mu.Unlock()
-	g.obs.schedule(g, probeEcho, true)
+	g.obs.advance(g, probeEcho, false) // once; the backoff goes on after it
 }
 
 // Close takes the gate out of the observer's schedule. What it held is released

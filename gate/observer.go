@@ -127,6 +127,12 @@ func (o *Observer) schedule(g *Gate, after time.Duration, reset bool) {
 	if !reset && g.scheduled.Load() {
 		return // the hot path: a message sent toward a gate already in the schedule
 	}
+	o.advance(g, after, reset)
+}
+
+// advance moves g's next sample to after from now if that is sooner, keeping
+// its backoff unless reset.
+func (o *Observer) advance(g *Gate, after time.Duration, reset bool) {
 	at := o.now().Add(after)
 	o.mu.Lock()
 	switch {
@@ -147,14 +153,18 @@ func (o *Observer) schedule(g *Gate, after time.Duration, reset bool) {
 	}
 }
 
-// setWaiting marks g as having a charge that waits (sampled from waitFirst on,
-// at once) or not.
-func (o *Observer) setWaiting(g *Gate, waiting bool) {
+// setWaiting marks g as having a charge that waits or not. A fresh wait is
+// sampled at once and then from waitFirst on; one that continues a stall keeps
+// its backoff.
+func (o *Observer) setWaiting(g *Gate, waiting, fresh bool) {
 	o.mu.Lock()
 	g.waiting = waiting
 	o.mu.Unlock()
-	if waiting {
+	switch {
+	case waiting && fresh:
 		o.schedule(g, 0, true)
+	case waiting:
+		o.schedule(g, waitMax, false) // in the schedule already unless it held nothing
 	}
 }
 
@@ -164,10 +174,13 @@ func (o *Observer) reschedule(g *Gate, freed bool) {
 	if !g.held() {
 		return
 	}
-	pressing := g.pressing()
+	pressing, slow := g.pressing(), g.slow()
 	o.mu.Lock()
 	first, limit := idleFirst, idleMax
-	if g.waiting || pressing {
+	switch {
+	case g.waiting && slow:
+		first, limit = waitFirst, waitMaxSlow
+	case g.waiting || pressing:
 		first, limit = waitFirst, waitMax
 	}
 	step := min(max(2*g.step, first), limit)

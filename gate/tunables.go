@@ -17,6 +17,12 @@ const (
 	// moves. A consumer that announces its window by itself is seen within it;
 	// a thousand stalled associations cost ~4,000 samples a second.
 	waitMax = 250 * time.Millisecond
+	// waitMaxSlow replaces waitMax once the gate's probes are past their fast
+	// rate (see ProbeDue): a consumer that resumes is then seen at the next
+	// probe, seconds apart, and a sample between two probes can only find a
+	// window the consumer announced by itself. A thousand long-stalled
+	// associations cost ~1,000 samples a second.
+	waitMaxSlow = time.Second
 
 	// idleFirst and idleMax bound how often a gate that holds charges but has no
 	// charge waiting is sampled: its charges only matter to the shared budgets.
@@ -43,8 +49,9 @@ const (
 	// interval keeps doubling without a cap, so a permanent stall adds one
 	// message per doubling of its length (see the package doc).
 	overdraftShare = 8
-	// probeEcho is how soon after a probe the gate is sampled: the SACK it
-	// asks for takes a round trip.
+	// probeEcho is how soon after a probe the gate is sampled, once, out of
+	// its backoff: the SACK it asks for takes a round trip. A slower answer is
+	// read at the next sample of the backoff.
 	probeEcho = 2 * time.Millisecond
 
 	// sendCountedPerChunk is a lower bound of what Linux counts in the send

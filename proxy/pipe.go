@@ -43,6 +43,7 @@ type pipe struct {
 	relayed       *relayed      // the relay's count for this direction, from track on (see adopt)
 	undeliverable atomic.Uint64 // messages read after dst had shut down
 	stalled       time.Time     // when the charges began to wait; zero while they fit
+	waitStep      time.Duration // how long a waiting charge waits between two checks (see wait)
 }
 
 // between runs f while the pipe is not relaying a message.
@@ -240,9 +241,10 @@ const freezeAfter = 100 * time.Millisecond
 // lets go, and a release wakes the charge at once, so the step only paces those
 // checks. A pipe stalled less than waitStepLongAfter (a slow consumer, which
 // releases something every few milliseconds) rechecks at most waitStepMax
-// apart; one stalled longer backs off to waitStepLong. Each check costs two
-// getsockopt calls: a thousand long-stalled associations make ~4,000 a second
-// (at 32 ms they made 60,000 and took more than a core in the test VM).
+// apart; one stalled longer backs off to waitStepLong. The step is kept
+// across the waits that probes end, and a wait ends early when the gate's
+// next probe is due. Each check costs two getsockopt calls: a thousand
+// long-stalled associations make ~4,000 a second (at 32 ms they made 60,000).
 const (
 	waitStepFirst     = 2 * time.Millisecond
 	waitStepMax       = 32 * time.Millisecond
@@ -261,11 +263,11 @@ func (p *pipe) wait(ctx context.Context, cost int64, margin int) (probe bool, er
 	p.gate.Wait()
 	defer p.gate.Resume()
 	if p.stalled.IsZero() {
-		p.stalled = time.Now() // kept across the waits a probe ends
+		p.stalled = time.Now() // kept across the waits a probe ends, as is the step
+		p.waitStep = waitStepFirst
 	}
-	step := waitStepFirst
 	for {
-		err := chargeWithin(ctx, p.acct, cost, step)
+		err := chargeWithin(ctx, p.acct, cost, p.nextCheck())
 		if err == nil {
 			p.stalled = time.Time{}
 			return false, nil
@@ -290,8 +292,17 @@ func (p *pipe) wait(ctx context.Context, cost int64, margin int) (probe bool, er
 		if time.Since(p.stalled) >= waitStepLongAfter {
 			limit = waitStepLong
 		}
-		step = min(2*step, limit)
+		p.waitStep = min(2*p.waitStep, limit)
 	}
+}
+
+// nextCheck is how long a waiting charge waits before it rechecks: its step,
+// or less if the gate's next probe is due sooner.
+func (p *pipe) nextCheck() time.Duration {
+	if d := p.gate.UntilProbe(); d > 0 && d < p.waitStep {
+		return d
+	}
+	return p.waitStep
 }
 
 // stillRelaying returns why a waiting message can no longer be relayed: src was

@@ -130,7 +130,7 @@ func parseFlags(args []string) (settings, error) {
 	fs.DurationVar(&s.cpuWindow, "cpu", 5*time.Second, "how long the relay's CPU is measured once every sender is blocked")
 	fs.StringVar(&s.table, "table", "seed", "name of the markdown section printed with -md - (for bench/run.sh)")
 	fs.BoolVar(&s.status, "status", true, "print sctpguard status at the plateau of its largest row")
-	fs.StringVar(&s.pprof, "pprof", "", "write sctpguard's heap profile at the plateau of each of its rows to `prefix`-N (N associations)")
+	fs.StringVar(&s.pprof, "pprof", "", "write sctpguard's heap profile at the plateau of each of its rows to `prefix`-N (N associations), and its CPU profile over the -cpu window to prefix-N.cpu")
 	fs.DurationVar(&s.timeout, "timeout", 25*time.Minute, "end the whole run after this long")
 	if err := fs.Parse(args); err != nil {
 		return s, err

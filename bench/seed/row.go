@@ -155,9 +155,11 @@ func (b *bench) measure(ctx context.Context, sc *scene, p path, dir string, n in
 	r.queued = sendQueued(sc.senders)
 	if sc.relay != nil {
 		r.relayRSS = groupAnon(sc.relay.Pid())
+		stopProfile := b.cpuProfile(ctx, p, dir, n)
 		if r.relayCPU, err = cpuShare(ctx, sc.relay.Pid(), b.s.cpuWindow); err != nil {
 			r.notes = append(r.notes, err.Error())
 		}
+		stopProfile()
 	}
 	if r.stopped == "message cap" {
 		r.stopped = fmt.Sprintf("message cap (%s)", count(b.s.msgCap))
@@ -243,4 +245,22 @@ func rcvbuf(c *sctpsock.Conn) string {
 		return gerr.Error()
 	}
 	return count(int64(n)) + " bytes"
+}
+
+// cpuProfile starts taking sctpguard's CPU profile over the CPU window, when
+// -pprof asks for profiles, into prefix-N.cpu (sctpguard only); the returned func waits for it.
+func (b *bench) cpuProfile(ctx context.Context, p path, dir string, n int) (wait func()) {
+	if b.s.pprof == "" || p.name != "sctpguard" {
+		return func() {}
+	}
+	file := fmt.Sprintf("%s-%d.cpu", b.s.pprof, n)
+	name := fmt.Sprintf("profile?seconds=%d", max(1, int(b.s.cpuWindow/time.Second)))
+	done := make(chan struct{})
+	go func() { // cpu-profile: ends with the profile's window
+		defer close(done)
+		if err := child.SaveProfile(ctx, filepath.Join(dir, "admin.sock"), name, file); err != nil {
+			b.logf("CPU profile: %v", err)
+		}
+	}()
+	return func() { <-done }
 }
