@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -187,16 +186,7 @@ func (a *association) notify(leg string, n *sctpsock.Notification) error {
 		return nil
 	}
 	a.log.Debug("notification", "leg", leg, "event", n.String())
-	if n.AssocChange == nil {
-		return nil
-	}
-	switch n.AssocChange.State {
-	case sctpsock.ShutdownComplete:
-		return io.EOF
-	case sctpsock.CommLost, sctpsock.CantStartAssoc:
-		return fmt.Errorf("%s: %w", n.String(), sctpsock.ErrAborted)
-	}
-	return nil
+	return endOf(n)
 }
 
 func (a *association) logEnd() {

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"sync"
-	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -135,28 +134,6 @@ func setRecvBuffer(c leg, n int) error {
 		}
 		return unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, n)
 	})
-}
-
-// aborted returns the error an ABORT left on c, if its association is gone: nil while
-// it lives, and nil after a graceful end, whose queued messages are still to be read.
-// It clears the socket's pending error (SO_ERROR).
-func aborted(c leg) error {
-	if l, ok := c.(*manyLeg); ok {
-		return l.abortErr() // its socket's reader saw the ABORT, if there was one
-	}
-	if _, err := c.Status(); err == nil {
-		return nil
-	}
-	var serr error
-	if err := control(c, func(fd int) error {
-		if n, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); err == nil && n != 0 {
-			serr = syscall.Errno(n)
-		}
-		return nil
-	}); err != nil {
-		return err // closed
-	}
-	return serr
 }
 
 func control(c leg, f func(fd int) error) error {

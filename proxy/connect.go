@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -90,11 +91,11 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front leg, id uint6
 		ust = sctpsock.Status{InStreams: opts.MaxInStreams, OutStreams: opts.OutStreams}
 	}
 	upAddr := peerString(up)
-	a := &association{id: id, relay: cfg.Name, log: log.With("upstream", upAddr), front: front, up: up, upAddr: upAddr,
+	a := &association{id: id, relay: cfg.Name, log: log.With("upstream", upAddr), front: front, up: connLeg{up}, upAddr: upAddr,
 		started: time.Now(), accts: accts, primary: cfg.Path.Primary}
-	a.frontEnds, a.upEnds = endsOf(front), endsOf(up)
-	a.toUp = r.newPipe(a, toUpstream, front, up, ust.OutStreams, ust.FragmentationPoint, a.accts[0])
-	a.toFront = r.newPipe(a, toFront, up, front, fst.OutStreams, fst.FragmentationPoint, a.accts[1])
+	a.frontEnds, a.upEnds = front.statusEnds(), a.up.statusEnds()
+	a.toUp = r.newPipe(a, toUpstream, front, a.up, ust.OutStreams, ust.FragmentationPoint, a.accts[0])
+	a.toFront = r.newPipe(a, toFront, a.up, front, fst.OutStreams, fst.FragmentationPoint, a.accts[1])
 	a.toUp.onNotify = func(n *sctpsock.Notification) error { return a.notify("front", n) }
 	a.toFront.onNotify = func(n *sctpsock.Notification) error { return a.notify("upstream", n) }
 	return a, nil
@@ -162,7 +163,10 @@ func (r *Relay) untrack(a *association) {
 	r.mu.Unlock()
 }
 
-func peerString(c leg) string {
+// peerString is c's peer addresses, for logs and status.
+func peerString(c interface {
+	PeerAddrs() ([]netip.AddrPort, error)
+}) string {
 	addrs, err := c.PeerAddrs()
 	if err != nil || len(addrs) == 0 {
 		return "?"

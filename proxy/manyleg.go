@@ -86,9 +86,9 @@ func (l *manyLeg) ending(err error) {
 	l.mu.Unlock()
 }
 
-// abortErr is the ABORT (or other failure) that ended the association, if the
-// reader saw one; nil while it lives or after a graceful end. See aborted.
-func (l *manyLeg) abortErr() error {
+// aborted is the ABORT (or other failure) that ended the association, if the
+// socket's reader saw one; nil while it lives or after a graceful end.
+func (l *manyLeg) aborted() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.end == nil || errors.Is(l.end, errShutdownComplete) {
@@ -101,11 +101,16 @@ func (l *manyLeg) abortErr() error {
 // unsent or unacknowledged.
 func (l *manyLeg) SendQueued() (int, error) { return l.s.sendQueued(l) }
 
+// queuedCost is the true cost of what waits in the leg's queue.
 func (l *manyLeg) queuedCost() int64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.queued
 }
+
+// statusEnds are invalid: status shows the shared socket's kernel queues, not
+// the association's.
+func (l *manyLeg) statusEnds() legEnds { return legEnds{} }
 
 // WaitReadable waits until the queue holds something or the leg is closed.
 func (l *manyLeg) WaitReadable() error {
@@ -191,7 +196,7 @@ func (l *manyLeg) gone(err error) error {
 	if !errors.Is(err, sctpsock.ErrNoAssoc) {
 		return err
 	}
-	if a := l.abortErr(); a != nil {
+	if a := l.aborted(); a != nil {
 		return fmt.Errorf("%w: %w", err, a)
 	}
 	return fmt.Errorf("%w: %w", err, sctpsock.ErrShutdown)

@@ -300,7 +300,7 @@ func (p *pipe) wait(ctx context.Context, cost int64, margin int) (probe bool, er
 // ahead stopped at), or dst's association is over, so the charges it holds will
 // never be released by its kernel.
 func (p *pipe) stillRelaying() error {
-	if err := aborted(p.src); err != nil {
+	if err := p.src.aborted(); err != nil {
 		return &legError{leg: p.srcLeg(), op: "read", err: fmt.Errorf("aborted while waiting for quota: %w", errors.Join(sctpsock.ErrAborted, err))}
 	}
 	if err := p.ahead.err; err != nil && errors.Is(err, sctpsock.ErrAborted) {

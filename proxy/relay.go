@@ -26,8 +26,7 @@ type Relay struct {
 	cost   quota.CostModel
 	obs    *gate.Observer // the process's: releases every association's charges
 	budget *quota.Budget  // the relay's socket level; its parent is the global budget
-	ln     *sctpsock.Listener
-	shared *sharedSocket // the front socket for listen_style one_to_many; ln is then nil
+	front  frontSocket    // where front associations come from; nil until listen
 
 	mu       sync.Mutex
 	assocs   map[uint64]*association
@@ -65,7 +64,7 @@ func (r *Relay) listen() error {
 	if err != nil {
 		return fmt.Errorf("relay %q: listen %v: %w", cfg.Name, cfg.Listen, err)
 	}
-	r.ln = ln
+	r.front = oneToOneFront{ln}
 	r.log.Info("listening", "addrs", fmt.Sprint(ln.Addrs()), "upstream", fmt.Sprint(cfg.Upstream))
 	return nil
 }
@@ -91,25 +90,22 @@ func (r *Relay) frontOptions(cfg *config.Relay) sctpsock.Options {
 var relayEvents = sctpsock.DefaultEvents
 
 // Addrs are the addresses the relay listens on (with the port the kernel chose for 0).
-func (r *Relay) Addrs() []netip.AddrPort {
-	if r.shared != nil {
-		return r.sharedAddrs()
-	}
-	return r.ln.Addrs()
-}
+func (r *Relay) Addrs() []netip.AddrPort { return r.front.addrs() }
 
 // serve accepts associations until the listener is closed, then waits for every
 // association to end (by itself, by drain, or by abort when ctx ends).
 func (r *Relay) serve(ctx context.Context) {
 	r.acceptLoop(ctx)
 	r.wg.Wait()
-	r.closeShared()
+	if err := r.front.close(); err != nil && !closedErr(err) {
+		r.log.Warn("close front socket", "error", err)
+	}
 }
 
 // acceptLoop accepts associations until the listener is closed.
 func (r *Relay) acceptLoop(ctx context.Context) {
 	for {
-		front, err := r.accept()
+		front, err := r.front.accept()
 		if errors.Is(err, net.ErrClosed) {
 			return
 		}
@@ -155,13 +151,10 @@ func (r *Relay) refuseNow(front leg) {
 
 // close stops accepting; live associations go on until they end or ctx ends.
 func (r *Relay) close() error {
-	if r.shared != nil {
-		return r.shared.stopListening()
+	if r.front == nil {
+		return nil // never listened
 	}
-	if r.ln == nil {
-		return nil
-	}
-	return r.ln.Close()
+	return r.front.stopListening()
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/sctpguard/sctpguard/admin"
 	"github.com/sctpguard/sctpguard/diag"
 	"github.com/sctpguard/sctpguard/quota"
 	"github.com/sctpguard/sctpguard/sctpsock"
@@ -29,6 +30,7 @@ type manySocket interface {
 	AssocLocalAddrs(id int32) ([]netip.AddrPort, error)
 	SetPathOptions(id int32, p sctpsock.PathOptions) error
 	Queued() (recv, send int, err error)
+	LocalAddrs() []netip.AddrPort
 	StopListening() error
 	Close() error
 }
@@ -344,7 +346,7 @@ func (s *sharedSocket) endAll(err error) {
 
 // accept returns the next new front association, or net.ErrClosed once the relay
 // stopped listening.
-func (s *sharedSocket) accept() (*manyLeg, error) {
+func (s *sharedSocket) accept() (leg, error) {
 	select {
 	case l := <-s.accepts:
 		return l, nil
@@ -390,30 +392,19 @@ func (s *sharedSocket) close() error {
 	return err
 }
 
-// stats are the shared socket's counters, for status.
-func (s *sharedSocket) stats() (queued int64, assocs int, dropped, stalls uint64, stalled time.Duration) {
+// addrs are the socket's local addresses.
+func (s *sharedSocket) addrs() []netip.AddrPort { return s.sock.LocalAddrs() }
+
+// status describes the shared socket: its counters, and its queues as the
+// kernel counts them.
+func (s *sharedSocket) status() *admin.SharedSocket {
 	s.mu.Lock()
-	assocs = len(s.legs)
+	assocs := len(s.legs)
 	s.mu.Unlock()
-	queued = s.acct.Used()
-	return queued, assocs, s.dropped.Load(), s.stalls.Load(), time.Duration(s.stalled.Load())
-}
-
-// endOf returns how a notification says an association ended, if it does: the
-// graceful end (SHUTDOWN_COMP) as errShutdownComplete, COMM_LOST and CANT_STR_ASSOC
-// as an error matching sctpsock.ErrAborted.
-func endOf(n *sctpsock.Notification) error {
-	if n == nil || n.AssocChange == nil {
-		return nil
+	st := &admin.SharedSocket{Associations: assocs, Queued: s.acct.Used(), KernelRecv: -1, KernelSend: -1,
+		Stalls: s.stalls.Load(), Stalled: time.Duration(s.stalled.Load()), Dropped: s.dropped.Load()}
+	if rq, wq, err := s.sock.Queued(); err == nil {
+		st.KernelRecv, st.KernelSend = int64(rq), int64(wq)
 	}
-	switch n.AssocChange.State {
-	case sctpsock.ShutdownComplete:
-		return errShutdownComplete
-	case sctpsock.CommLost, sctpsock.CantStartAssoc:
-		return fmt.Errorf("%s: %w", n.String(), sctpsock.ErrAborted)
-	}
-	return nil
+	return st
 }
-
-// errShutdownComplete: the association ended gracefully (SHUTDOWN_COMP).
-var errShutdownComplete = errors.New("association shut down")

@@ -64,6 +64,7 @@ func (f *fakeMany) AssocLocalAddrs(int32) ([]netip.AddrPort, error) {
 }
 func (f *fakeMany) SetPathOptions(int32, sctpsock.PathOptions) error { return nil }
 func (f *fakeMany) Queued() (int, int, error)                        { return 0, 0, nil }
+func (f *fakeMany) LocalAddrs() []netip.AddrPort                     { return nil }
 func (f *fakeMany) StopListening() error                             { return nil }
 func (f *fakeMany) Close() error {
 	f.once.Do(func() { close(f.closed) })
@@ -115,9 +116,10 @@ func startShared(t *testing.T, assocQuota, socketQuota int64) (*sharedSocket, *f
 func acceptLeg(t *testing.T, s *sharedSocket, f *fakeMany, id int32) *manyLeg {
 	t.Helper()
 	f.feed <- commUp(id)
-	l, err := s.accept()
-	if err != nil || l.id != id {
-		t.Fatalf("accept: %v, %v", l, err)
+	a, err := s.accept()
+	l, ok := a.(*manyLeg)
+	if err != nil || !ok || l.id != id {
+		t.Fatalf("accept: %v, %v", a, err)
 	}
 	return l
 }
@@ -262,14 +264,11 @@ func TestSharedEndWhileFull(t *testing.T) {
 	f.feed <- commLost(4)
 	waitRead(t, f, 3)
 	deadline := time.Now().Add(time.Second)
-	for l.abortErr() == nil && time.Now().Before(deadline) {
+	for l.aborted() == nil && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
-	if err := l.abortErr(); !errors.Is(err, sctpsock.ErrAborted) {
-		t.Fatalf("abortErr %v, want ErrAborted", err)
-	}
-	if err := aborted(l); err == nil {
-		t.Fatal("aborted(leg) is nil after COMM_LOST")
+	if err := l.aborted(); !errors.Is(err, sctpsock.ErrAborted) {
+		t.Fatalf("aborted %v, want ErrAborted", err)
 	}
 	l.Abort()
 	if charged := budget.Charged(); charged != 0 {
@@ -304,7 +303,7 @@ func TestSharedShutdownComplete(t *testing.T) {
 	if err != nil || m.Notification == nil || m.Notification.AssocChange.State != sctpsock.ShutdownComplete {
 		t.Fatalf("after the data: %+v, %v", m, err)
 	}
-	if l.abortErr() != nil || aborted(l) != nil {
+	if l.aborted() != nil {
 		t.Fatal("a graceful end counted as abort")
 	}
 	a := association{log: hclog.NewNullLogger()}

@@ -63,8 +63,8 @@ func (r *Relay) summary() admin.RelayStatus {
 		Totals:      r.totals.snapshot(),
 	}
 	rs.Totals.Blocked = r.budget.BlockedTime()
-	if r.shared != nil {
-		rs.Shared = r.sharedStatus() // its queue is charged to the budget
+	if r.front != nil {
+		rs.Shared = r.front.status() // a shared socket's queue is charged to the budget
 	}
 	rs.Associations = r.count()
 	rs.Ending = min(int(r.totals.ending.Load()), rs.Associations)
@@ -84,10 +84,8 @@ func (a *association) status(kernel *kernelView) admin.AssocStatus {
 		Age:     time.Since(a.started).Round(time.Millisecond),
 	}
 	st.GateToUpstream, st.GateToFront = gateStatus(a.toUp.gate), gateStatus(a.toFront.gate)
-	if l, ok := a.front.(*manyLeg); ok {
-		st.QueuedToUpstream = l.queuedCost()
-		st.HeldToUpstream += st.QueuedToUpstream
-	}
+	st.QueuedToUpstream = a.front.queuedCost()
+	st.HeldToUpstream += st.QueuedToUpstream
 	if f, u, ok := kernel.legs(a); ok {
 		// Toward upstream: the front leg's receive queue and the upstream leg's
 		// send queue; toward the front, the other two.

@@ -33,6 +33,7 @@ func (l kernelLeg) Paths() ([]sctpsock.PathInfo, error) {
 }
 func (l kernelLeg) LocalAddrs() ([]netip.AddrPort, error) { l.asked.Add(1); return nil, errNoKernel }
 func (l kernelLeg) PeerAddrs() ([]netip.AddrPort, error)  { l.asked.Add(1); return nil, errNoKernel }
+func (l kernelLeg) queuedCost() int64                     { return 0 }
 
 // trackedAssociation builds an association of r on kernelLegs, as pair does,
 // and tracks it.
