@@ -44,7 +44,7 @@ func sampleStatus() admin.Status {
 					MsgsToUpstream: 120, BytesToUpstream: 48000,
 					MsgsToFront: 118, BytesToFront: 47200,
 					Blocked: 1500 * time.Millisecond,
-					Ended:   map[string]uint64{"shutdown": 4, "peer_abort": 1},
+					Ended:   map[admin.EndReason]uint64{admin.EndShutdown: 4, admin.EndPeerAbort: 1},
 				},
 			},
 			{Name: "m3ua", Budget: admin.Budget{Limit: 1 << 20}},
@@ -138,7 +138,7 @@ sctpguard_writer_blocked_seconds_total{relay="old"} 0
 func TestEndedReasons(t *testing.T) {
 	st := admin.Status{Relays: []admin.RelayStatus{{
 		Name: "diameter",
-		Totals: admin.RelayTotals{Ended: map[string]uint64{
+		Totals: admin.RelayTotals{Ended: map[admin.EndReason]uint64{
 			"shutdown": 4, "drain": 2, "bad_notification": 1,
 			"martian": 3, "10.0.0.1:3868": 2, // unknown: folded into other
 		}},
@@ -165,6 +165,31 @@ sctpguard_associations_ended_total{reason="upstream_unreachable",relay="diameter
 	}
 }
 
+// TestDropReasons: every drop reason is exported, 0 if absent, and one this
+// version does not know is folded into other.
+func TestDropReasons(t *testing.T) {
+	st := admin.Status{Relays: []admin.RelayStatus{{
+		Name: "diameter",
+		Totals: admin.RelayTotals{Dropped: map[admin.DropReason]uint64{
+			admin.DropNoAssociation: 3, admin.DropUndeliverable: 2, "martian": 1,
+		}},
+	}}}
+	want := `
+# HELP sctpguard_dropped_messages_total Messages and events sctpguard read and dropped, by reason: read_error (a shared socket's read failed), no_association, association_closed and socket_closing (read for an association that had ended or was ending), undeliverable (read after the receiving leg had shut down); other for one this version does not know.
+# TYPE sctpguard_dropped_messages_total counter
+sctpguard_dropped_messages_total{reason="association_closed",relay="diameter"} 0
+sctpguard_dropped_messages_total{reason="no_association",relay="diameter"} 3
+sctpguard_dropped_messages_total{reason="other",relay="diameter"} 1
+sctpguard_dropped_messages_total{reason="read_error",relay="diameter"} 0
+sctpguard_dropped_messages_total{reason="socket_closing",relay="diameter"} 0
+sctpguard_dropped_messages_total{reason="undeliverable",relay="diameter"} 2
+`
+	c := NewCollector(&fakeSource{st: st})
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "sctpguard_dropped_messages_total"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // The number of series depends on the relays, never on the associations
 // or their states.
 func TestSeriesBoundedByRelays(t *testing.T) {
@@ -172,15 +197,16 @@ func TestSeriesBoundedByRelays(t *testing.T) {
 	st.Relays = st.Relays[:2]
 	base := testutil.CollectAndCount(NewCollector(&fakeSource{st: st}))
 	st.Relays[0].Associations, st.Relays[0].Ending, st.Relays[1].Associations = 10000, 3000, 500
-	st.Relays[0].Totals.Ended = map[string]uint64{"x1": 1, "x2": 1, "x3": 1, "shutdown": 1}
+	st.Relays[0].Totals.Ended = map[admin.EndReason]uint64{"x1": 1, "x2": 1, "x3": 1, admin.EndShutdown: 1}
+	st.Relays[0].Totals.Dropped = map[admin.DropReason]uint64{"y1": 1, admin.DropUndeliverable: 1}
 	got := testutil.CollectAndCount(NewCollector(&fakeSource{st: st}))
 	if got != base {
 		t.Fatalf("%d series with 10,500 associations and unknown end reasons, %d with none", got, base)
 	}
 	// Per relay: 2+2 relayed, 3 states, held, accepted, refused,
-	// 12 reasons, 2 budgets, blocked, path events; plus build info, start time, 2
-	// global budgets.
-	if want := 2*(4+3+1+2+12+2+1+1) + 4; base != want {
+	// 12 end reasons, 6 drop reasons, 2 budgets, blocked, path events; plus
+	// build info, start time, 2 global budgets.
+	if want := 2*(4+3+1+2+12+6+2+1+1) + 4; base != want {
 		t.Fatalf("%d series for two relays, want %d", base, want)
 	}
 }

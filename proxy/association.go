@@ -12,23 +12,9 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/sctpguard/sctpguard/admin"
 	"github.com/sctpguard/sctpguard/quota"
 	"github.com/sctpguard/sctpguard/sctpsock"
-)
-
-// Why an association ended: a fixed set, used in the final log line and as a metric label.
-const (
-	endShutdown          = "shutdown"       // a peer shut down gracefully and the other leg followed
-	endPeerAbort         = "peer_abort"     // a peer aborted
-	endStream            = "stream_missing" // a message on a stream the other leg lacks
-	endTooLarge          = "too_large"      // a message over max_message or over the quota
-	endUnreachable       = "upstream_unreachable"
-	endIOError           = "io_error"
-	endDrain             = "drain" // the daemon stopped
-	endQuotaRefused      = "quota_exhausted"
-	endTooManyConnecting = "too_many_connecting" // accepted while max_connecting others waited for upstream
-	endStalled           = "stalled"             // the consumer did not move for stall_timeout while the quota was full
-	endNotifyInvalid     = "bad_notification"
 )
 
 // association pairs one front association with one upstream association.
@@ -48,7 +34,7 @@ type association struct {
 	accts         [2]*quota.Account
 
 	endOnce  sync.Once
-	reason   atomic.Value // string
+	reason   atomic.Value // admin.EndReason, once it has one
 	graceful atomic.Bool  // a leg shut down gracefully; the other is following
 	draining atomic.Bool  // the daemon is stopping: see drain
 
@@ -65,7 +51,7 @@ type association struct {
 func (a *association) run(ctx context.Context) {
 	ctx, cancel := a.pipes.context(ctx)
 	defer cancel()
-	stop := context.AfterFunc(ctx, func() { a.abort(endDrain, nil) })
+	stop := context.AfterFunc(ctx, func() { a.abort(admin.EndDrain, nil) })
 	defer stop()
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -96,7 +82,7 @@ func (a *association) pipeEnded(p *pipe, err error) {
 		// The source shut down after its last message, all of which were written:
 		// SHUTDOWN the other leg, which delivers them and then ends.
 		a.graceful.Store(true)
-		a.setReason(endShutdown)
+		a.setReason(admin.EndShutdown)
 		if serr := p.dst.Shutdown(); serr != nil && !closedErr(serr) {
 			a.log.Debug("shutdown leg", "leg", p.dstLeg(), "error", serr)
 		}
@@ -104,7 +90,7 @@ func (a *association) pipeEnded(p *pipe, err error) {
 		// The other direction already ended gracefully; this leg is following it.
 	default:
 		reason := classify(err)
-		if reason == endTooLarge || reason == endStream {
+		if reason == admin.EndTooLarge || reason == admin.EndStreamMissing {
 			// sctpguard's own verdict, not the network's: what was relayed before
 			// the offending message is delivered first, since ABORT discards
 			// whatever the kernel has not yet sent.
@@ -139,7 +125,7 @@ func (a *association) drain() {
 	if a.draining.Swap(true) {
 		return
 	}
-	a.setReason(endDrain)
+	a.setReason(admin.EndDrain)
 	a.toFront.between(func() {
 		if err := a.front.Shutdown(); err != nil && !closedErr(err) {
 			a.log.Debug("drain: shutdown front", "error", err)
@@ -153,7 +139,7 @@ func (a *association) blocked() time.Duration {
 }
 
 // abort ends both legs with ABORT; the first cause wins and is logged.
-func (a *association) abort(reason string, cause error) {
+func (a *association) abort(reason admin.EndReason, cause error) {
 	a.endOnce.Do(func() {
 		a.setReasonForce(reason)
 		if cause != nil && !closedErr(cause) {
@@ -165,13 +151,16 @@ func (a *association) abort(reason string, cause error) {
 	})
 }
 
-func (a *association) setReason(r string) {
+// setReason records why the association ends, unless it has a reason already.
+func (a *association) setReason(r admin.EndReason) {
 	a.reason.CompareAndSwap(nil, r)
 	a.leave()
 }
 
-func (a *association) setReasonForce(r string) {
-	if cur, _ := a.reason.Load().(string); cur == "" || cur == endShutdown {
+// setReasonForce records why the association is aborted: it overrides a
+// graceful end in progress, never another abort's reason.
+func (a *association) setReasonForce(r admin.EndReason) {
+	if cur := a.endReason(); cur == "" || cur == admin.EndShutdown {
 		a.reason.Store(r)
 	}
 	a.leave()
@@ -189,9 +178,14 @@ func (a *association) notify(leg string, n *sctpsock.Notification) error {
 	return endOf(n)
 }
 
+// endReason is why the association ends; "" while it has no reason to.
+func (a *association) endReason() admin.EndReason {
+	r, _ := a.reason.Load().(admin.EndReason)
+	return r
+}
+
 func (a *association) logEnd() {
-	reason, _ := a.reason.Load().(string)
-	fields := []any{"reason", reason,
+	fields := []any{"reason", string(a.endReason()),
 		"duration", time.Since(a.started).Round(time.Millisecond),
 		"msgs_to_upstream", a.toUp.msgs.Load(), "bytes_to_upstream", a.toUp.bytes.Load(),
 		"msgs_to_front", a.toFront.msgs.Load(), "bytes_to_front", a.toFront.bytes.Load()}
@@ -205,22 +199,22 @@ func (a *association) logEnd() {
 }
 
 // classify maps a pipe's error to an end reason.
-func classify(err error) string {
+func classify(err error) admin.EndReason {
 	var se *streamError
 	var stall *stallError
 	switch {
 	case errors.As(err, &se):
-		return endStream
+		return admin.EndStreamMissing
 	case errors.As(err, &stall):
-		return endStalled
+		return admin.EndStalled
 	case errors.Is(err, sctpsock.ErrMessageTooLarge), errors.Is(err, quota.ErrTooLarge):
-		return endTooLarge
+		return admin.EndTooLarge
 	case errors.Is(err, sctpsock.ErrAborted):
-		return endPeerAbort
+		return admin.EndPeerAbort
 	case errors.Is(err, context.Canceled):
-		return endDrain
+		return admin.EndDrain
 	}
-	return endIOError
+	return admin.EndIOError
 }
 
 func closedErr(err error) bool { return errors.Is(err, net.ErrClosed) }

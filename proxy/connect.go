@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/sctpguard/sctpguard/admin"
 	"github.com/sctpguard/sctpguard/config"
 	"github.com/sctpguard/sctpguard/quota"
 	"github.com/sctpguard/sctpguard/sctpsock"
@@ -73,7 +74,7 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front leg, id uint6
 	up, err := r.dial(ctx, cfg, opts)
 	if err != nil {
 		closeAccounts(accts[:])
-		return nil, &refusedError{reason: endUnreachable, err: fmt.Errorf("upstream unreachable: %w", err)}
+		return nil, &refusedError{reason: admin.EndUnreachable, err: fmt.Errorf("upstream unreachable: %w", err)}
 	}
 	if p := cfg.Path.Primary; p.IsValid() {
 		if err := up.SetPrimary(p); err != nil {
@@ -128,7 +129,7 @@ func (r *Relay) openAccounts(cfg *config.Relay) ([2]*quota.Account, error) {
 		acct, err := r.budget.Open(cfg.Quota.Association, 0)
 		if err != nil {
 			closeAccounts(accts[:i])
-			return accts, &refusedError{reason: endQuotaRefused, err: fmt.Errorf("open quota: %w", err)}
+			return accts, &refusedError{reason: admin.EndQuotaExhausted, err: fmt.Errorf("open quota: %w", err)}
 		}
 		accts[i] = acct
 	}
@@ -179,7 +180,7 @@ func peerString(c interface {
 
 // refusedError is why a front association was refused before it was relayed.
 type refusedError struct {
-	reason string // an end reason
+	reason admin.EndReason
 	err    error
 }
 
@@ -187,9 +188,9 @@ func (e *refusedError) Error() string { return e.err.Error() }
 func (e *refusedError) Unwrap() error { return e.err }
 
 // refusal is the end reason of a refused association.
-func refusal(err error) string {
+func refusal(err error) admin.EndReason {
 	if re, ok := errors.AsType[*refusedError](err); ok {
 		return re.reason
 	}
-	return endIOError
+	return admin.EndIOError
 }

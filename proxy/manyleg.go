@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/sctpguard/sctpguard/admin"
 	"github.com/sctpguard/sctpguard/sctpsock"
 )
 
@@ -222,7 +223,8 @@ func (l *manyLeg) Close() error {
 }
 
 // close runs end on an association the reader has not seen end, then drops the
-// queue and forgets the leg: what the socket still delivers for it is dropped.
+// queue (its messages are counted as dropped) and forgets the leg: what the
+// socket still delivers for it is dropped.
 func (l *manyLeg) close(end func() error) error {
 	if l.closed.Swap(true) {
 		return fmt.Errorf("close: %w", net.ErrClosed)
@@ -230,10 +232,17 @@ func (l *manyLeg) close(end func() error) error {
 	l.mu.Lock()
 	live := l.end == nil
 	freed := l.queued
+	var lost uint64
+	for _, e := range l.q[l.head:] {
+		if e.err == nil && e.m.Notification == nil {
+			lost++
+		}
+	}
 	l.q, l.head, l.queued = nil, 0, 0
 	l.mu.Unlock()
 	l.s.forget(l)
 	l.s.taken(freed)
+	l.s.dropped.add(admin.DropAssociationClosed, lost)
 	l.wake()
 	if live {
 		if err := end(); err != nil && !errors.Is(err, sctpsock.ErrNoAssoc) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/sctpguard/sctpguard/admin"
 	"github.com/sctpguard/sctpguard/config"
 	"github.com/sctpguard/sctpguard/gate"
 	"github.com/sctpguard/sctpguard/quota"
@@ -143,9 +144,9 @@ func (r *Relay) admit() bool {
 // refuseNow aborts an association accepted beyond max_connecting, from the
 // accept loop: no goroutine, no upstream INIT, no quota.
 func (r *Relay) refuseNow(front leg) {
-	r.log.Warn("association refused", "front", peerString(front), "reason", endTooManyConnecting,
+	r.log.Warn("association refused", "front", peerString(front), "reason", admin.EndTooManyConnecting,
 		"error", fmt.Sprintf("%d associations already wait for an upstream connect (max_connecting)", r.connecting.Load()))
-	r.totals.refuse(endTooManyConnecting)
+	r.totals.refuse(admin.EndTooManyConnecting)
 	front.Abort()
 }
 

@@ -71,8 +71,8 @@ type sharedSocket struct {
 	closing  chan struct{}
 	done     chan struct{} // readLoop ended
 
-	dropped atomic.Uint64 // messages for associations that had ended here
-	stalled atomic.Int64  // nanoseconds the reader waited for room
+	dropped drops        // messages read and not handed to a pipe, by reason
+	stalled atomic.Int64 // nanoseconds the reader waited for room
 	stalls  atomic.Uint64
 }
 
@@ -142,7 +142,7 @@ func (s *sharedSocket) readLoop() {
 			// Such as a malformed notification, read and dropped: the next
 			// message is read as usual.
 			failed++
-			s.dropped.Add(1)
+			s.dropped.add(admin.DropReadError, 1)
 			s.log.Warn("shared socket: read failed; dropped what was read", "error", err)
 			continue
 		case err != nil:
@@ -169,7 +169,7 @@ func (s *sharedSocket) dispatch(m sctpsock.Msg) {
 	}
 	l := s.leg(m.AssocID)
 	if l == nil {
-		s.dropped.Add(1)
+		s.dropped.add(admin.DropNoAssociation, 1)
 		s.log.Trace("shared socket: message of an association no longer relayed", "assoc_id", m.AssocID)
 		return
 	}
@@ -179,17 +179,17 @@ func (s *sharedSocket) dispatch(m sctpsock.Msg) {
 		return
 	}
 	cost := s.costOf(m)
-	ok, err := s.waitRoom(l, cost)
+	drop, err := s.waitRoom(l, cost)
 	switch {
 	case err != nil:
 		s.log.Warn("shared socket: a message can never fit the quota; aborting its association", "assoc_id", l.id, "error", err)
 		l.ending(err)
 		l.pushErr(err)
-	case !ok:
-		s.dropped.Add(1)
+	case drop != "":
+		s.dropped.add(drop, 1)
 	case !l.push(m, cost):
 		s.taken(cost) // the leg closed meanwhile
-		s.dropped.Add(1)
+		s.dropped.add(admin.DropAssociationClosed, 1)
 	}
 }
 
@@ -241,12 +241,14 @@ func (s *sharedSocket) fits(l *manyLeg, cost int64) (bool, error) {
 	return s.acct.TryCharge(cost)
 }
 
-// waitRoom waits until a message of cost fits l (see fits) and is charged, settling
-// the pipes' charges while it waits; false if l was closed meanwhile or the socket
+// waitRoom waits until a message of cost fits l (see fits) and is charged; the
+// pipes' charges are released meanwhile by the gates' observer, which does not
+// signal room, so it looks again every waitStep. It returns why the message
+// must be dropped instead, if it must: l was closed meanwhile, or the socket
 // is closing.
-func (s *sharedSocket) waitRoom(l *manyLeg, cost int64) (bool, error) {
+func (s *sharedSocket) waitRoom(l *manyLeg, cost int64) (admin.DropReason, error) {
 	if ok, err := s.fits(l, cost); ok || err != nil {
-		return ok, err
+		return "", err
 	}
 	start := time.Now()
 	s.stalls.Add(1)
@@ -257,17 +259,17 @@ func (s *sharedSocket) waitRoom(l *manyLeg, cost int64) (bool, error) {
 	defer t.Stop()
 	for {
 		if l.closed.Load() {
-			return false, nil
+			return admin.DropAssociationClosed, nil
 		}
 		select {
 		case <-s.room:
 		case <-t.C:
 			t.Reset(waitStep) // the gate's observer released what the kernel let go of
 		case <-s.closing:
-			return false, nil
+			return admin.DropSocketClosing, nil
 		}
 		if ok, err := s.fits(l, cost); ok || err != nil {
-			return ok, err
+			return "", err
 		}
 	}
 }
@@ -402,7 +404,11 @@ func (s *sharedSocket) status() *admin.SharedSocket {
 	assocs := len(s.legs)
 	s.mu.Unlock()
 	st := &admin.SharedSocket{Associations: assocs, Queued: s.acct.Used(), KernelRecv: -1, KernelSend: -1,
-		Stalls: s.stalls.Load(), Stalled: time.Duration(s.stalled.Load()), Dropped: s.dropped.Load()}
+		Stalls: s.stalls.Load(), Stalled: time.Duration(s.stalled.Load())}
+	st.DroppedBy = s.dropped.snapshot()
+	for _, n := range st.DroppedBy {
+		st.Dropped += n
+	}
 	if rq, wq, err := s.sock.Queued(); err == nil {
 		st.KernelRecv, st.KernelSend = int64(rq), int64(wq)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/sctpguard/sctpguard/admin"
 	"github.com/sctpguard/sctpguard/quota"
 	"github.com/sctpguard/sctpguard/sctpsock"
 )
@@ -180,11 +181,11 @@ func TestSharedDemux(t *testing.T) {
 	}
 	waitRead(t, f, 2+20+1)
 	deadline := time.Now().Add(time.Second)
-	for s.dropped.Load() != 1 && time.Now().Before(deadline) {
+	for s.dropped.count(admin.DropNoAssociation) != 1 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
-	if s.dropped.Load() != 1 || s.queuedCost() != 0 {
-		t.Fatalf("dropped %d, queued %d; want 1 and 0", s.dropped.Load(), s.queuedCost())
+	if d := s.status().DroppedBy; d[admin.DropNoAssociation] != 1 || len(d) != 1 || s.queuedCost() != 0 {
+		t.Fatalf("dropped %v, queued %d; want no_association 1 and 0", d, s.queuedCost())
 	}
 }
 
@@ -273,6 +274,9 @@ func TestSharedEndWhileFull(t *testing.T) {
 	l.Abort()
 	if charged := budget.Charged(); charged != 0 {
 		t.Fatalf("budget charged %d after the leg closed", charged)
+	}
+	if d := s.status().DroppedBy; d[admin.DropAssociationClosed] != 1 || len(d) != 1 {
+		t.Fatalf("dropped %v; want association_closed 1 (the message its queue held)", d)
 	}
 	f.mu.Lock()
 	n := len(f.aborted)
@@ -367,6 +371,9 @@ func TestSharedReadError(t *testing.T) {
 	}
 	if _, err := s.accept(); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("accept after the reader gave up: %v", err)
+	}
+	if n := s.status().DroppedBy[admin.DropReadError]; n != maxReadFailures+1 {
+		t.Fatalf("dropped %d failed reads, want %d (the ones before the reader gave up)", n, maxReadFailures+1)
 	}
 }
 

@@ -66,6 +66,9 @@ func (r *Relay) summary() admin.RelayStatus {
 	if r.front != nil {
 		rs.Shared = r.front.status() // a shared socket's queue is charged to the budget
 	}
+	if rs.Shared != nil {
+		rs.Totals.Dropped = mergeDrops(rs.Totals.Dropped, rs.Shared.DroppedBy)
+	}
 	rs.Associations = r.count()
 	rs.Ending = min(int(r.totals.ending.Load()), rs.Associations)
 	return rs
@@ -103,14 +106,14 @@ func (a *association) status(kernel *kernelView) admin.AssocStatus {
 }
 
 // state is ESTABLISHED while both legs relay, else what ends the association.
-func (a *association) state() string {
+func (a *association) state() admin.AssocState {
 	if a.draining.Load() {
-		return "DRAINING"
+		return admin.StateDraining
 	}
-	if r, _ := a.reason.Load().(string); r != "" {
-		return "ENDING(" + r + ")"
+	if r := a.endReason(); r != "" {
+		return admin.Ending(r)
 	}
-	return "ESTABLISHED"
+	return admin.StateEstablished
 }
 
 func stringsOf[T fmt.Stringer](xs []T) []string {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/sctpguard/sctpguard/admin"
 	"github.com/sctpguard/sctpguard/config"
 	"github.com/sctpguard/sctpguard/sctpsock"
 )
@@ -77,7 +78,7 @@ func TestSummaryAsksNoKernel(t *testing.T) {
 		t.Fatal(err)
 	}
 	as[1].toUp.sent(3000, 100, false)
-	as[2].setReason(endShutdown)
+	as[2].setReason(admin.EndShutdown)
 	asked.Store(0)
 
 	st := s.Summary()
@@ -91,7 +92,7 @@ func TestSummaryAsksNoKernel(t *testing.T) {
 			rs.Associations, rs.Ending, rs.Held, rs.Totals.MsgsToUpstream, rs.Totals.BytesToUpstream, len(st.Associations), n)
 	}
 	r.totals.add(as[2]) // as handle does once it has run
-	if rs := s.Summary().Relays[0]; rs.Ending != 0 || rs.Totals.Ended[endShutdown] != 1 {
+	if rs := s.Summary().Relays[0]; rs.Ending != 0 || rs.Totals.Ended[admin.EndShutdown] != 1 {
 		t.Fatalf("after the end: %d ending, ended %v; want 0 and shutdown 1", rs.Ending, rs.Totals.Ended)
 	}
 
