@@ -187,8 +187,9 @@ type GateStatus struct {
 	Unread int64 `json:"unread"`
 	// Window is the receive window the consumer offers with nothing unread.
 	Window uint32 `json:"window"`
-	// Held is the number of messages whose charge the gate holds.
-	Held int `json:"held_msgs"`
+	// HeldMsgs is the number of messages whose charge the gate holds (a count;
+	// the bytes held are HeldToUpstream and HeldToFront).
+	HeldMsgs int `json:"held_msgs"`
 	// Probes counts messages sent beyond the quota to learn a stale window.
 	Probes uint64 `json:"probes"`
 }

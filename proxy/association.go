@@ -31,7 +31,7 @@ type association struct {
 	frontEnds, upEnds legEnds        // to find the legs in sock_diag
 
 	toUp, toFront *pipe
-	accts         [2]*quota.Account
+	accts         accounts
 
 	endOnce  sync.Once
 	reason   atomic.Value // admin.EndReason, once it has one
@@ -62,7 +62,7 @@ func (a *association) run(ctx context.Context) {
 	a.up.Close()
 	a.toUp.gate.Close()
 	a.toFront.gate.Close()
-	for _, acct := range a.accts {
+	for _, acct := range a.accts.each() {
 		acct.Close()
 	}
 	a.logEnd()
@@ -84,7 +84,7 @@ func (a *association) pipeEnded(p *pipe, err error) {
 		a.graceful.Store(true)
 		a.setReason(admin.EndShutdown)
 		if serr := p.dst.Shutdown(); serr != nil && !closedErr(serr) {
-			a.log.Debug("shutdown leg", "leg", p.dstLeg(), "error", serr)
+			a.log.Debug("shutdown leg", "leg", p.dir.dst, "error", serr)
 		}
 	case a.graceful.Load() && closedOrShutdown(err):
 		// The other direction already ended gracefully; this leg is following it.
@@ -100,19 +100,16 @@ func (a *association) pipeEnded(p *pipe, err error) {
 	}
 }
 
-// flushWait bounds how long flush waits for the peer's acknowledgement.
-const flushWait = 2 * time.Second
-
 // flush waits until the kernel holds no unsent or unacknowledged message of what
 // p wrote, at most flushWait; it returns at once when p's destination is gone.
 func (a *association) flush(p *pipe) {
 	deadline := time.Now().Add(flushWait)
 	for !p.gate.Flushed() {
 		if time.Now().After(deadline) {
-			a.log.Debug("flush before abort: still unacknowledged", "leg", p.dstLeg())
+			a.log.Debug("flush before abort: still unacknowledged", "leg", p.dir.dst)
 			return
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(flushPoll)
 	}
 }
 
@@ -135,7 +132,7 @@ func (a *association) drain() {
 
 // blocked is the time this association's writers spent blocked on the quota.
 func (a *association) blocked() time.Duration {
-	return a.accts[0].BlockedTime() + a.accts[1].BlockedTime()
+	return a.accts.toUp.BlockedTime() + a.accts.toFront.BlockedTime()
 }
 
 // abort ends both legs with ABORT; the first cause wins and is logged.
@@ -169,7 +166,7 @@ func (a *association) setReasonForce(r admin.EndReason) {
 // notify handles an event read on one leg. The end of the leg's association is
 // returned as an error: the socket that sent SHUTDOWN is never marked readable
 // again once the SHUTDOWN completes, so the event is what ends its pipe.
-func (a *association) notify(leg string, n *sctpsock.Notification) error {
+func (a *association) notify(leg side, n *sctpsock.Notification) error {
 	if n.PeerAddrChange != nil {
 		a.pathEvent(leg, n.PeerAddrChange)
 		return nil
@@ -192,7 +189,7 @@ func (a *association) logEnd() {
 	for _, p := range []*pipe{a.toUp, a.toFront} {
 		if n := p.undeliverable.Load(); n > 0 {
 			// Read after the receiving leg had shut down: SCTP has no half-close.
-			fields = append(fields, "undeliverable_"+p.dir, n)
+			fields = append(fields, "undeliverable_"+string(p.dir.name), n)
 		}
 	}
 	a.log.Info("association ended", fields...)

@@ -9,10 +9,6 @@ import (
 	"github.com/sctpguard/sctpguard/sctpsock"
 )
 
-// scratchSize is the read buffer a pipe borrows while its source has data. Messages
-// larger than this grow the buffer up to the relay's max_message for that read only.
-const scratchSize = 64 << 10
-
 // scratch lends read buffers to pipes while they have work. An idle pipe holds none,
 // so ten thousand quiet associations cost no buffer memory.
 var scratch = sync.Pool{New: func() any { b := make([]byte, scratchSize); return &b }}
@@ -168,10 +164,6 @@ type backlogRec struct {
 	unordered bool
 	note      int32 // index in notes + 1 for a notification, 0 for data
 }
-
-// backlogPerMsg is what holding one message costs the backlog beyond its payload: its
-// record and the slack of growing slices.
-const backlogPerMsg = 32
 
 // size is the memory the backlog holds, counted as its limit is.
 func (q *backlog) size() int { return len(q.data) + backlogPerMsg*len(q.recs) }

@@ -73,7 +73,7 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front leg, id uint6
 	}
 	up, err := r.dial(ctx, cfg, opts)
 	if err != nil {
-		closeAccounts(accts[:])
+		closeAccounts(accts.each())
 		return nil, &refusedError{reason: admin.EndUnreachable, err: fmt.Errorf("upstream unreachable: %w", err)}
 	}
 	if p := cfg.Path.Primary; p.IsValid() {
@@ -95,17 +95,12 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front leg, id uint6
 	a := &association{id: id, relay: cfg.Name, log: log.With("upstream", upAddr), front: front, up: connLeg{up}, upAddr: upAddr,
 		started: time.Now(), accts: accts, primary: cfg.Path.Primary}
 	a.frontEnds, a.upEnds = front.statusEnds(), a.up.statusEnds()
-	a.toUp = r.newPipe(a, toUpstream, front, a.up, ust.OutStreams, ust.FragmentationPoint, a.accts[0])
-	a.toFront = r.newPipe(a, toFront, a.up, front, fst.OutStreams, fst.FragmentationPoint, a.accts[1])
-	a.toUp.onNotify = func(n *sctpsock.Notification) error { return a.notify("front", n) }
-	a.toFront.onNotify = func(n *sctpsock.Notification) error { return a.notify("upstream", n) }
+	a.toUp = r.newPipe(a, toUpstream, front, a.up, ust.OutStreams, ust.FragmentationPoint, a.accts.toUp)
+	a.toFront = r.newPipe(a, toFront, a.up, front, fst.OutStreams, fst.FragmentationPoint, a.accts.toFront)
+	a.toUp.onNotify = func(n *sctpsock.Notification) error { return a.notify(sideFront, n) }
+	a.toFront.onNotify = func(n *sctpsock.Notification) error { return a.notify(sideUpstream, n) }
 	return a, nil
 }
-
-// maxDialing bounds a relay's upstream connects in progress. A burst of accepted
-// associations would otherwise start as many connects at once, each polling its
-// state, and starve one another past connect_timeout.
-const maxDialing = 64
 
 // dial connects to upstream once one of the relay's maxDialing slots is free; the
 // wait for a slot does not count against connect_timeout.
@@ -123,17 +118,17 @@ func (r *Relay) dial(ctx context.Context, cfg *config.Relay, opts sctpsock.Optio
 
 // openAccounts opens an association's quota account for each direction, with
 // their reserves.
-func (r *Relay) openAccounts(cfg *config.Relay) ([2]*quota.Account, error) {
-	var accts [2]*quota.Account
-	for i := range accts {
+func (r *Relay) openAccounts(cfg *config.Relay) (accounts, error) {
+	var opened []*quota.Account
+	for range 2 {
 		acct, err := r.budget.Open(cfg.Quota.Association, 0)
 		if err != nil {
-			closeAccounts(accts[:i])
-			return accts, &refusedError{reason: admin.EndQuotaExhausted, err: fmt.Errorf("open quota: %w", err)}
+			closeAccounts(opened)
+			return accounts{}, &refusedError{reason: admin.EndQuotaExhausted, err: fmt.Errorf("open quota: %w", err)}
 		}
-		accts[i] = acct
+		opened = append(opened, acct)
 	}
-	return accts, nil
+	return accounts{toUp: opened[0], toFront: opened[1]}, nil
 }
 
 func closeAccounts(accts []*quota.Account) {
@@ -142,7 +137,7 @@ func closeAccounts(accts []*quota.Account) {
 	}
 }
 
-func (r *Relay) newPipe(a *association, dir string, src, dst leg, dstStreams uint16, frag uint32, acct *quota.Account) *pipe {
+func (r *Relay) newPipe(a *association, dir direction, src, dst leg, dstStreams uint16, frag uint32, acct *quota.Account) *pipe {
 	g := r.obs.Open(acct, consumer{dst: dst}, frag, localReceiver(dst))
 	return &pipe{dir: dir, src: src, dst: dst, dstStreams: dstStreams, acct: acct, cost: r.cost, gate: g,
 		stallTimeout: r.stallTimeout}

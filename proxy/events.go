@@ -17,8 +17,8 @@ var errShutdownComplete = fmt.Errorf("association shut down: %w", io.EOF)
 //
 // It is the one mapping of events to ends, for both kinds of leg: a pipe on a
 // one-to-one leg reads the event itself (see association.notify), and the shared
-// socket's reader records it on the manyLeg it dispatches to, where
-// manyLeg.aborted finds it even while the leg's queue is full.
+// socket's reader records it on the sharedLeg it dispatches to, where
+// sharedLeg.aborted finds it even while the leg's queue is full.
 func endOf(n *sctpsock.Notification) error {
 	if n == nil || n.AssocChange == nil {
 		return nil

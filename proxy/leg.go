@@ -11,7 +11,7 @@ import (
 
 // leg is one side of a relayed association as pipes and associations use it: an
 // association on a one-to-one socket (connLeg), or one of the associations of a
-// relay's shared one-to-many socket (*manyLeg). Nothing outside these two types
+// relay's shared one-to-many socket (*sharedLeg). Nothing outside these two types
 // asks which kind a leg is: what differs between them is a method here.
 type leg interface {
 	WaitReadable() error

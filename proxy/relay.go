@@ -112,7 +112,7 @@ func (r *Relay) acceptLoop(ctx context.Context) {
 		}
 		if err != nil {
 			r.log.Error("accept", "error", err)
-			if !sleepCtx(ctx, 50*time.Millisecond) {
+			if !sleepCtx(ctx, acceptRetry) {
 				return
 			}
 			continue

@@ -75,7 +75,7 @@ func (r *Relay) summary() admin.RelayStatus {
 }
 
 func (a *association) status(kernel *kernelView) admin.AssocStatus {
-	up, front := a.accts[0], a.accts[1]
+	up, front := a.accts.toUp, a.accts.toFront
 	st := admin.AssocStatus{
 		ID: a.id, Relay: a.relay, Front: a.frontAddr, Upstream: a.upAddr,
 		State:          a.state(),
@@ -126,5 +126,5 @@ func stringsOf[T fmt.Stringer](xs []T) []string {
 
 func gateStatus(g *gate.Gate) admin.GateStatus {
 	s := g.Status()
-	return admin.GateStatus{Source: s.Source, Unread: s.Unread, Window: s.Window, Held: s.Held, Probes: s.Probes}
+	return admin.GateStatus{Source: s.Source, Unread: s.Unread, Window: s.Window, HeldMsgs: s.Held, Probes: s.Probes}
 }

@@ -47,12 +47,12 @@ func trackedAssociation(t *testing.T, r *Relay, id uint64, asked *atomic.Int64) 
 		t.Fatal(err)
 	}
 	a.accts = accts
-	a.toUp = r.newPipe(a, toUpstream, front, up, 10, 0, a.accts[0])
-	a.toFront = r.newPipe(a, toFront, up, front, 10, 0, a.accts[1])
+	a.toUp = r.newPipe(a, toUpstream, front, up, 10, 0, a.accts.toUp)
+	a.toFront = r.newPipe(a, toFront, up, front, 10, 0, a.accts.toFront)
 	r.track(a)
 	t.Cleanup(func() {
 		r.untrack(a)
-		for _, acct := range a.accts {
+		for _, acct := range a.accts.each() {
 			acct.Close()
 		}
 	})
@@ -74,7 +74,7 @@ func TestSummaryAsksNoKernel(t *testing.T) {
 	for i := range n {
 		as = append(as, trackedAssociation(t, r, uint64(i+1), &asked))
 	}
-	if err := as[0].accts[0].Charge(t.Context(), 3000); err != nil {
+	if err := as[0].accts.toUp.Charge(t.Context(), 3000); err != nil {
 		t.Fatal(err)
 	}
 	as[1].toUp.sent(3000, 100, false)
@@ -127,17 +127,17 @@ func TestConnectingAssociationGetsReloadedQuota(t *testing.T) {
 	rc := *r.cfg.Load()
 	rc.Quota.Association = old / 2
 	r.update(rc) // the reload, while it connects
-	connecting.toUp = r.newPipe(connecting, toUpstream, front, up, 10, 0, connecting.accts[0])
-	connecting.toFront = r.newPipe(connecting, toFront, up, front, 10, 0, connecting.accts[1])
+	connecting.toUp = r.newPipe(connecting, toUpstream, front, up, 10, 0, connecting.accts.toUp)
+	connecting.toFront = r.newPipe(connecting, toFront, up, front, 10, 0, connecting.accts.toFront)
 	r.track(connecting)
 	t.Cleanup(func() {
 		r.untrack(connecting)
-		for _, acct := range connecting.accts {
+		for _, acct := range connecting.accts.each() {
 			acct.Close()
 		}
 	})
 	for _, a := range []*association{live, connecting} {
-		for i, acct := range a.accts {
+		for i, acct := range a.accts.each() {
 			if got := acct.Limit(); got != old/2 {
 				t.Errorf("association %d, direction %d: quota %d after the reload, want %d (was %d)", a.id, i, got, old/2, old)
 			}

@@ -17,9 +17,9 @@ import (
 	"github.com/sctpguard/sctpguard/sctpsock"
 )
 
-// fakeMany is a shared socket fed by the test: ReadMsg returns what feed sends, in
+// fakeSeqpacket is a shared socket fed by the test: ReadMsg returns what feed sends, in
 // order; aborts and shutdowns are recorded.
-type fakeMany struct {
+type fakeSeqpacket struct {
 	feed   chan sctpsock.Msg
 	closed chan struct{}
 	once   sync.Once
@@ -29,11 +29,11 @@ type fakeMany struct {
 	aborted []int32
 }
 
-func newFakeMany() *fakeMany {
-	return &fakeMany{feed: make(chan sctpsock.Msg, 1024), closed: make(chan struct{}), read: make(chan int32, 1024)}
+func newFakeSeqpacket() *fakeSeqpacket {
+	return &fakeSeqpacket{feed: make(chan sctpsock.Msg, 1024), closed: make(chan struct{}), read: make(chan int32, 1024)}
 }
 
-func (f *fakeMany) ReadMsg(buf []byte) (sctpsock.Msg, error) {
+func (f *fakeSeqpacket) ReadMsg(buf []byte) (sctpsock.Msg, error) {
 	select {
 	case m := <-f.feed:
 		f.read <- m.AssocID
@@ -49,25 +49,25 @@ func (f *fakeMany) ReadMsg(buf []byte) (sctpsock.Msg, error) {
 	}
 }
 
-func (f *fakeMany) WriteMsg(int32, sctpsock.Msg) error { return nil }
-func (f *fakeMany) Shutdown(int32) error               { return nil }
-func (f *fakeMany) Abort(id int32) error {
+func (f *fakeSeqpacket) WriteMsg(int32, sctpsock.Msg) error { return nil }
+func (f *fakeSeqpacket) Shutdown(int32) error               { return nil }
+func (f *fakeSeqpacket) Abort(id int32) error {
 	f.mu.Lock()
 	f.aborted = append(f.aborted, id)
 	f.mu.Unlock()
 	return nil
 }
-func (f *fakeMany) Status(int32) (sctpsock.Status, error)     { return sctpsock.Status{}, nil }
-func (f *fakeMany) Paths(int32) ([]sctpsock.PathInfo, error)  { return nil, nil }
-func (f *fakeMany) PeerAddrs(int32) ([]netip.AddrPort, error) { return nil, nil }
-func (f *fakeMany) AssocLocalAddrs(int32) ([]netip.AddrPort, error) {
+func (f *fakeSeqpacket) Status(int32) (sctpsock.Status, error)     { return sctpsock.Status{}, nil }
+func (f *fakeSeqpacket) Paths(int32) ([]sctpsock.PathInfo, error)  { return nil, nil }
+func (f *fakeSeqpacket) PeerAddrs(int32) ([]netip.AddrPort, error) { return nil, nil }
+func (f *fakeSeqpacket) AssocLocalAddrs(int32) ([]netip.AddrPort, error) {
 	return nil, nil
 }
-func (f *fakeMany) SetPathOptions(int32, sctpsock.PathOptions) error { return nil }
-func (f *fakeMany) Queued() (int, int, error)                        { return 0, 0, nil }
-func (f *fakeMany) LocalAddrs() []netip.AddrPort                     { return nil }
-func (f *fakeMany) StopListening() error                             { return nil }
-func (f *fakeMany) Close() error {
+func (f *fakeSeqpacket) SetPathOptions(int32, sctpsock.PathOptions) error { return nil }
+func (f *fakeSeqpacket) Queued() (int, int, error)                        { return 0, 0, nil }
+func (f *fakeSeqpacket) LocalAddrs() []netip.AddrPort                     { return nil }
+func (f *fakeSeqpacket) StopListening() error                             { return nil }
+func (f *fakeSeqpacket) Close() error {
 	f.once.Do(func() { close(f.closed) })
 	return nil
 }
@@ -98,9 +98,9 @@ var (
 )
 
 // startShared runs a shared socket over a fake with the given quotas (bytes).
-func startShared(t *testing.T, assocQuota, socketQuota int64) (*sharedSocket, *fakeMany, *quota.Budget) {
+func startShared(t *testing.T, assocQuota, socketQuota int64) (*sharedSocket, *fakeSeqpacket, *quota.Budget) {
 	t.Helper()
-	f := newFakeMany()
+	f := newFakeSeqpacket()
 	budget := quota.NewBudget("test", socketQuota, nil)
 	budget.SetHeadroom(0)
 	s, err := newSharedSocket(f, budget, hclog.NewNullLogger())
@@ -114,11 +114,11 @@ func startShared(t *testing.T, assocQuota, socketQuota int64) (*sharedSocket, *f
 	return s, f, budget
 }
 
-func acceptLeg(t *testing.T, s *sharedSocket, f *fakeMany, id int32) *manyLeg {
+func acceptLeg(t *testing.T, s *sharedSocket, f *fakeSeqpacket, id int32) *sharedLeg {
 	t.Helper()
 	f.feed <- commUp(id)
 	a, err := s.accept()
-	l, ok := a.(*manyLeg)
+	l, ok := a.(*sharedLeg)
 	if err != nil || !ok || l.id != id {
 		t.Fatalf("accept: %v, %v", a, err)
 	}
@@ -126,7 +126,7 @@ func acceptLeg(t *testing.T, s *sharedSocket, f *fakeMany, id int32) *manyLeg {
 }
 
 // takeData returns the next data message of l, skipping notifications.
-func takeData(t *testing.T, l *manyLeg) sctpsock.Msg {
+func takeData(t *testing.T, l *sharedLeg) sctpsock.Msg {
 	t.Helper()
 	buf := make([]byte, 64<<10)
 	deadline := time.Now().Add(5 * time.Second)
@@ -148,7 +148,7 @@ func takeData(t *testing.T, l *manyLeg) sctpsock.Msg {
 }
 
 // waitRead waits until the fake has handed out n messages in all.
-func waitRead(t *testing.T, f *fakeMany, n int) {
+func waitRead(t *testing.T, f *fakeSeqpacket, n int) {
 	t.Helper()
 	for range n {
 		select {
@@ -377,12 +377,12 @@ func TestSharedReadError(t *testing.T) {
 	}
 }
 
-// TestManyLegQueueCompacts: a leg's queue takes memory for what it holds, not for
+// TestSharedLegQueueCompacts: a leg's queue takes memory for what it holds, not for
 // what went through it. A million messages, with one always queued, leave a small
 // array; the slots taken hold no payload; a burst's array shrinks as it drains.
-func TestManyLegQueueCompacts(t *testing.T) {
+func TestSharedLegQueueCompacts(t *testing.T) {
 	s, _, _ := startShared(t, 0, 0)
-	l := newManyLeg(s, 1) // not on the socket: only this test touches it
+	l := newSharedLeg(s, 1) // not on the socket: only this test touches it
 	m, buf := data(1, 100, 0), make([]byte, 100)
 	take := func(i int) {
 		t.Helper()
@@ -422,7 +422,7 @@ func TestManyLegQueueCompacts(t *testing.T) {
 
 // checkTakenFreed fails if a slot of l's array outside the queued ones still holds a
 // payload, which the garbage collector could not free.
-func checkTakenFreed(t *testing.T, l *manyLeg) {
+func checkTakenFreed(t *testing.T, l *sharedLeg) {
 	t.Helper()
 	for i, e := range l.q[:cap(l.q)] {
 		if (i < l.head || i >= len(l.q)) && e.m.Data != nil {
@@ -448,7 +448,7 @@ func TestSharedReserve(t *testing.T) {
 		t.Fatal("the flood borrowed into the global headroom")
 	}
 
-	f := newFakeMany()
+	f := newFakeSeqpacket()
 	s, err := newSharedSocket(f, quota.NewBudget("one-to-many", 1<<20, global), hclog.NewNullLogger())
 	if err != nil {
 		t.Fatal(err)
@@ -492,7 +492,7 @@ func TestSharedReserveExhausted(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer hog.Close()
-	_, err = newSharedSocket(newFakeMany(), quota.NewBudget("one-to-many", 1<<20, global), hclog.NewNullLogger())
+	_, err = newSharedSocket(newFakeSeqpacket(), quota.NewBudget("one-to-many", 1<<20, global), hclog.NewNullLogger())
 	if !errors.Is(err, quota.ErrExhausted) || !strings.Contains(err.Error(), "shared socket") {
 		t.Fatalf("newSharedSocket with the global budget all reserved: %v; want a shared socket error wrapping ErrExhausted", err)
 	}
