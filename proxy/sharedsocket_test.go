@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -129,22 +130,31 @@ func acceptLeg(t *testing.T, s *sharedSocket, f *fakeSeqpacket, id int32) *share
 func takeData(t *testing.T, l *sharedLeg) sctpsock.Msg {
 	t.Helper()
 	buf := make([]byte, 64<<10)
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		m, err := l.TryReadMsg(buf)
-		if errors.Is(err, sctpsock.ErrWouldBlock) {
-			time.Sleep(time.Millisecond)
-			continue
-		}
-		if err != nil {
+	var m sctpsock.Msg
+	eventually(t, fmt.Sprintf("a message on leg %d", l.id), 5*time.Second, func() bool {
+		var err error
+		m, err = l.TryReadMsg(buf)
+		if err != nil && !errors.Is(err, sctpsock.ErrWouldBlock) {
 			t.Fatalf("leg %d: %v", l.id, err)
 		}
-		if m.Notification == nil {
-			return m
-		}
+		return err == nil && m.Notification == nil
+	})
+	return m
+}
+
+// takeAny returns the next message or event of l.
+func takeAny(t *testing.T, l *sharedLeg) sctpsock.Msg {
+	t.Helper()
+	var m sctpsock.Msg
+	var err error
+	eventually(t, fmt.Sprintf("a message or event on leg %d", l.id), 5*time.Second, func() bool {
+		m, err = l.TryReadMsg(nil)
+		return !errors.Is(err, sctpsock.ErrWouldBlock)
+	})
+	if err != nil {
+		t.Fatalf("leg %d: %v", l.id, err)
 	}
-	t.Fatalf("leg %d: nothing within 5s", l.id)
-	return sctpsock.Msg{}
+	return m
 }
 
 // waitRead waits until the fake has handed out n messages in all.
@@ -180,10 +190,9 @@ func TestSharedDemux(t *testing.T) {
 		}
 	}
 	waitRead(t, f, 2+20+1)
-	deadline := time.Now().Add(time.Second)
-	for s.dropped.count(admin.DropNoAssociation) != 1 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	eventually(t, "the message of no association dropped", time.Second, func() bool {
+		return s.dropped.count(admin.DropNoAssociation) == 1
+	})
 	if d := s.status().DroppedBy; d[admin.DropNoAssociation] != 1 || len(d) != 1 || s.queuedCost() != 0 {
 		t.Fatalf("dropped %v, queued %d; want no_association 1 and 0", d, s.queuedCost())
 	}
@@ -202,7 +211,9 @@ func TestSharedAssociationBound(t *testing.T) {
 	}
 	f.feed <- data(2, 100, 7)
 	waitRead(t, f, 4)
-	time.Sleep(50 * time.Millisecond)
+	// Once the reader stalls it waits for room for the fourth message, and
+	// reads nothing more until a message is taken.
+	eventually(t, "the reader to stall", 5*time.Second, func() bool { return s.stalls.Load() == 1 })
 	if q := slow.queuedCost(); q != 3*c9k {
 		t.Fatalf("slow leg holds %d, want %d (its quota)", q, 3*c9k)
 	}
@@ -238,7 +249,7 @@ func TestSharedSocketBound(t *testing.T) {
 		f.feed <- data(2, 9000, uint32(i))
 	}
 	waitRead(t, f, 6)
-	time.Sleep(50 * time.Millisecond)
+	eventually(t, "the reader to stall on the sixth message", 5*time.Second, func() bool { return s.stalls.Load() == 1 })
 	if used, q := budget.Used(), s.queuedCost(); used != 5*c9k || q != 5*c9k {
 		t.Fatalf("budget used %d, queued %d; want both %d", used, q, 5*c9k)
 	}
@@ -264,10 +275,7 @@ func TestSharedEndWhileFull(t *testing.T) {
 	f.feed <- data(4, 9000, 0)
 	f.feed <- commLost(4)
 	waitRead(t, f, 3)
-	deadline := time.Now().Add(time.Second)
-	for l.aborted() == nil && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	eventually(t, "the leg to know of the COMM_LOST", time.Second, func() bool { return l.aborted() != nil })
 	if err := l.aborted(); !errors.Is(err, sctpsock.ErrAborted) {
 		t.Fatalf("aborted %v, want ErrAborted", err)
 	}
@@ -299,13 +307,9 @@ func TestSharedShutdownComplete(t *testing.T) {
 		AssocChange: &sctpsock.AssocChange{State: sctpsock.ShutdownComplete}}
 	f.feed <- sctpsock.Msg{Notification: n, AssocID: 6}
 	takeData(t, l)
-	m, err := l.TryReadMsg(nil)
-	for errors.Is(err, sctpsock.ErrWouldBlock) {
-		time.Sleep(time.Millisecond)
-		m, err = l.TryReadMsg(nil)
-	}
-	if err != nil || m.Notification == nil || m.Notification.AssocChange.State != sctpsock.ShutdownComplete {
-		t.Fatalf("after the data: %+v, %v", m, err)
+	m := takeAny(t, l)
+	if m.Notification == nil || m.Notification.AssocChange.State != sctpsock.ShutdownComplete {
+		t.Fatalf("after the data: %+v", m)
 	}
 	if l.aborted() != nil {
 		t.Fatal("a graceful end counted as abort")
@@ -329,17 +333,11 @@ func TestSharedStopListening(t *testing.T) {
 	}
 	f.feed <- commUp(2)
 	waitRead(t, f, 2)
-	deadline := time.Now().Add(time.Second)
-	for time.Now().Before(deadline) {
+	eventually(t, "the late association aborted", time.Second, func() bool {
 		f.mu.Lock()
-		done := len(f.aborted) == 1 && f.aborted[0] == 2
-		f.mu.Unlock()
-		if done {
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatal("the late association was not aborted")
+		defer f.mu.Unlock()
+		return len(f.aborted) == 1 && f.aborted[0] == 2
+	})
 }
 
 // TestSharedReadError: a read that fails (a malformed notification) is dropped and
@@ -357,18 +355,14 @@ func TestSharedReadError(t *testing.T) {
 		f.feed <- sctpsock.Msg{AssocID: badRead}
 	}
 	buf := make([]byte, 100)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	eventually(t, "the leg to end", 5*time.Second, func() bool {
 		_, err := l.TryReadMsg(buf)
 		if err != nil && !errors.Is(err, sctpsock.ErrWouldBlock) {
 			t.Logf("leg ended with: %v", err)
-			break
+			return true
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the leg did not end")
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return false
+	})
 	if _, err := s.accept(); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("accept after the reader gave up: %v", err)
 	}
@@ -465,10 +459,7 @@ func TestSharedReserve(t *testing.T) {
 	for i := range n {
 		f.feed <- data(1+int32(i%2), 9000, uint32(i))
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for s.queuedCost() != n*c9k && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	eventually(t, "the reserve's messages queued", 5*time.Second, func() bool { return s.queuedCost() == n*c9k })
 	if q := s.queuedCost(); q != n*c9k {
 		t.Fatalf("queued %d with the global budget lent out, want %d (%d messages in the reserve of %d)", q, n*c9k, n, s.acct.Reserved())
 	}
