@@ -40,15 +40,31 @@ func (l kernelLeg) queuedCost() int64                     { return 0 }
 // and tracks it.
 func trackedAssociation(t *testing.T, r *Relay, id uint64, asked *atomic.Int64) *association {
 	t.Helper()
-	front, up := kernelLeg{asked: asked}, kernelLeg{asked: asked}
-	a := &association{id: id, relay: r.Name(), log: hclog.NewNullLogger(), front: front, up: up}
+	a := openedAssociation(t, r, id, asked)
+	addPipes(t, r, a)
+	return a
+}
+
+// openedAssociation is an association of r on kernelLegs whose accounts are
+// open, as pair has it before it dials upstream: no pipes, not tracked.
+func openedAssociation(t *testing.T, r *Relay, id uint64, asked *atomic.Int64) *association {
+	t.Helper()
+	a := &association{id: id, relay: r.Name(), log: hclog.NewNullLogger(),
+		front: kernelLeg{asked: asked}, up: kernelLeg{asked: asked}}
 	accts, err := r.openAccounts(r.cfg.Load())
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.accts = accts
-	a.toUp = r.newPipe(a, toUpstream, front, up, 10, 0, a.accts.toUp)
-	a.toFront = r.newPipe(a, toFront, up, front, 10, 0, a.accts.toFront)
+	return a
+}
+
+// addPipes builds a's pipes, as pair does once upstream answered, and tracks
+// it until the test ends.
+func addPipes(t *testing.T, r *Relay, a *association) {
+	t.Helper()
+	a.toUp = r.newPipe(a, toUpstream, a.front, a.up, 10, 0, a.accts.toUp)
+	a.toFront = r.newPipe(a, toFront, a.up, a.front, 10, 0, a.accts.toFront)
 	r.track(a)
 	t.Cleanup(func() {
 		r.untrack(a)
@@ -56,7 +72,6 @@ func trackedAssociation(t *testing.T, r *Relay, id uint64, asked *atomic.Int64) 
 			acct.Close()
 		}
 	})
-	return a
 }
 
 // TestSummaryAsksNoKernel: the summary a metrics scrape reads asks the
@@ -117,25 +132,11 @@ func TestConnectingAssociationGetsReloadedQuota(t *testing.T) {
 	var asked atomic.Int64
 	live := trackedAssociation(t, r, 1, &asked)
 
-	front, up := kernelLeg{asked: &asked}, kernelLeg{asked: &asked}
-	connecting := &association{id: 2, relay: r.Name(), log: hclog.NewNullLogger(), front: front, up: up}
-	accts, err := r.openAccounts(r.cfg.Load()) // as pair does before it dials
-	if err != nil {
-		t.Fatal(err)
-	}
-	connecting.accts = accts
+	connecting := openedAssociation(t, r, 2, &asked) // as pair does before it dials
 	rc := *r.cfg.Load()
 	rc.Quota.Association = old / 2
 	r.update(rc) // the reload, while it connects
-	connecting.toUp = r.newPipe(connecting, toUpstream, front, up, 10, 0, connecting.accts.toUp)
-	connecting.toFront = r.newPipe(connecting, toFront, up, front, 10, 0, connecting.accts.toFront)
-	r.track(connecting)
-	t.Cleanup(func() {
-		r.untrack(connecting)
-		for _, acct := range connecting.accts.each() {
-			acct.Close()
-		}
-	})
+	addPipes(t, r, connecting)
 	for _, a := range []*association{live, connecting} {
 		for i, acct := range a.accts.each() {
 			if got := acct.Limit(); got != old/2 {
