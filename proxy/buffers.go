@@ -2,9 +2,6 @@ package proxy
 
 import (
 	"sync"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/sctpguard/sctpguard/sctpsock"
 )
@@ -63,14 +60,14 @@ func (b *srcBuffer) freeze(c leg, margin int) {
 		return
 	}
 	if b.normal == 0 {
-		n, err := recvBuffer(c)
+		n, err := c.recvBuffer()
 		if err != nil {
 			b.broken = true
 			return
 		}
 		b.normal = n
 	}
-	queued, err := recvQueued(c)
+	queued, err := c.recvQueued()
 	if err != nil || queued+margin >= b.normal {
 		return
 	}
@@ -88,60 +85,11 @@ func (b *srcBuffer) thaw(c leg) {
 
 // set sets c's receive buffer so that the kernel keeps n (it doubles what is set).
 func (b *srcBuffer) set(c leg, n int) bool {
-	if err := setRecvBuffer(c, (n+1)/2); err != nil {
+	if err := c.setRecvBuffer((n + 1) / 2); err != nil {
 		b.broken = true
 		return false
 	}
 	return true
-}
-
-// recvBuffer is c's SO_RCVBUF as the kernel keeps it (twice the value set).
-func recvBuffer(c leg) (int, error) {
-	var n int
-	err := control(c, func(fd int) (err error) {
-		n, err = unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
-		return err
-	})
-	return n, err
-}
-
-// recvQueued is what c's receive queue holds as the kernel counts it against
-// SO_RCVBUF (SO_MEMINFO: sk_rmem_alloc).
-func recvQueued(c leg) (int, error) {
-	var mem [unix.SK_MEMINFO_VARS]uint32
-	err := control(c, func(fd int) error {
-		n := uint32(unsafe.Sizeof(mem))
-		_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_MEMINFO,
-			uintptr(unsafe.Pointer(&mem)), uintptr(unsafe.Pointer(&n)), 0)
-		if e != 0 {
-			return e
-		}
-		return nil
-	})
-	return int(mem[unix.SK_MEMINFO_RMEM_ALLOC]), err
-}
-
-// setRecvBuffer sets SO_RCVBUF, with SO_RCVBUFFORCE where allowed so that
-// net.core.rmem_max does not cap a restored buffer below the one set at set-up.
-func setRecvBuffer(c leg, n int) error {
-	return control(c, func(fd int) error {
-		if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n) == nil {
-			return nil
-		}
-		return unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, n)
-	})
-}
-
-func control(c leg, f func(fd int) error) error {
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var ferr error
-	if err := rc.Control(func(fd uintptr) { ferr = f(int(fd)) }); err != nil {
-		return err
-	}
-	return ferr
 }
 
 // backlog holds, in order, the messages and notifications a pipe read from its source

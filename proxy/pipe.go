@@ -195,7 +195,7 @@ func (p *pipe) readAhead() {
 	if p.ahead.err != nil {
 		return
 	}
-	if queued, err := recvQueued(p.src); err != nil || queued < readAheadFrom {
+	if queued, err := p.src.recvQueued(); err != nil || queued < readAheadFrom {
 		return
 	}
 	limit := int(p.acct.Limit() / 4)

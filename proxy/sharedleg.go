@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
-	"syscall"
 
 	"github.com/sctpguard/sctpguard/admin"
 	"github.com/sctpguard/sctpguard/sctpsock"
@@ -279,6 +278,10 @@ func (l *sharedLeg) SetAbortOnExit(on bool) error {
 	return nil
 }
 
-// SyscallConn returns errSharedSocket: tuning the shared socket's buffers for one
-// association would change them for all.
-func (l *sharedLeg) SyscallConn() (syscall.RawConn, error) { return nil, errSharedSocket }
+// recvBuffer, recvQueued and setRecvBuffer return errSharedSocket: the shared
+// socket's buffer is every association's, and tuning it for one would change it
+// for all. What waits for this leg's pipe is in its queue, bounded by
+// quota.association.
+func (l *sharedLeg) recvBuffer() (int, error) { return 0, errSharedSocket }
+func (l *sharedLeg) recvQueued() (int, error) { return 0, errSharedSocket }
+func (l *sharedLeg) setRecvBuffer(int) error  { return errSharedSocket }
