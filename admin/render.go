@@ -67,7 +67,7 @@ func row(a AssocStatus) string {
 		orDash(a.Relay),
 		orDash(a.Front),
 		orDash(a.Upstream),
-		orDash(a.State),
+		orDash(string(a.State)),
 		fmt.Sprintf("%d/%d", a.MsgsToUpstream, a.MsgsToFront),
 		size(int64(a.BytesToUpstream)) + "/" + size(int64(a.BytesToFront)),
 		size(a.HeldToUpstream) + "/" + size(a.HeldToFront),

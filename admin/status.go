@@ -85,9 +85,11 @@ type SharedSocket struct {
 	// Stalled the time it waited in all.
 	Stalls  uint64        `json:"stalls"`
 	Stalled time.Duration `json:"stalled_ns"`
-	// Dropped counts messages and events read for associations that had
-	// already ended in sctpguard.
-	Dropped uint64 `json:"dropped"`
+	// Dropped counts messages and events read from the socket and dropped,
+	// every reason together, and DroppedBy by reason (see DropReason); the
+	// relay's Totals.Dropped includes them.
+	Dropped   uint64                `json:"dropped"`
+	DroppedBy map[DropReason]uint64 `json:"dropped_by_reason,omitempty"`
 }
 
 // RelayTotals are a relay's counters since the daemon started. They only grow.
@@ -111,22 +113,23 @@ type RelayTotals struct {
 	Blocked time.Duration `json:"blocked_ns"`
 	// PathEvents counts path state changes on either leg.
 	PathEvents uint64 `json:"path_events"`
-	// Ended counts ended associations by reason (a fixed set: shutdown,
-	// peer_abort, stream_missing, too_large, upstream_unreachable,
-	// io_error, drain, quota_exhausted, bad_notification, stalled,
-	// too_many_connecting).
-	Ended map[string]uint64 `json:"ended"`
+	// Ended counts ended associations by reason (a fixed set, see
+	// EndReason).
+	Ended map[EndReason]uint64 `json:"ended"`
+	// Dropped counts messages (and events) read and dropped, by reason (see
+	// DropReason), the shared socket's included; absent reasons are 0.
+	Dropped map[DropReason]uint64 `json:"dropped,omitempty"`
 }
 
 // AssocStatus describes one relayed association: a front association paired
 // with an upstream one. "ToUpstream" counts the direction from the
 // application to the peer, "ToFront" the way back.
 type AssocStatus struct {
-	ID       uint64 `json:"id"`
-	Relay    string `json:"relay"`    // the relay block's name
-	Front    string `json:"front"`    // the application's address
-	Upstream string `json:"upstream"` // the peer's primary address
-	State    string `json:"state"`
+	ID       uint64     `json:"id"`
+	Relay    string     `json:"relay"`    // the relay block's name
+	Front    string     `json:"front"`    // the application's address
+	Upstream string     `json:"upstream"` // the peer's primary address
+	State    AssocState `json:"state"`
 
 	MsgsToUpstream  uint64 `json:"msgs_to_upstream"`
 	BytesToUpstream uint64 `json:"bytes_to_upstream"`
@@ -184,8 +187,9 @@ type GateStatus struct {
 	Unread int64 `json:"unread"`
 	// Window is the receive window the consumer offers with nothing unread.
 	Window uint32 `json:"window"`
-	// Held is the number of messages whose charge the gate holds.
-	Held int `json:"held_msgs"`
+	// HeldMsgs is the number of messages whose charge the gate holds (a count;
+	// the bytes held are HeldToUpstream and HeldToFront).
+	HeldMsgs int `json:"held_msgs"`
 	// Probes counts messages sent beyond the quota to learn a stale window.
 	Probes uint64 `json:"probes"`
 }

@@ -1,17 +1,17 @@
 package metrics
 
 import (
+	"slices"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sctpguard/sctpguard/admin"
 )
 
-// Label values. They are fixed enums; relay names come from the
-// configuration. Nothing else ever becomes a label.
+// Label values. They are fixed enums (reasons and directions are admin's
+// vocabulary); relay names come from the configuration. Nothing else ever
+// becomes a label.
 const (
-	toUpstream = "to_upstream"
-	toFront    = "to_front"
-
 	stateEstablished = "established"
 	stateEnding      = "ending"
 	stateOther       = "other"
@@ -21,14 +21,6 @@ const (
 
 	reasonOther = "other"
 )
-
-// endReasons are the reasons an association ends, as listed on
-// admin.RelayTotals.Ended. A key outside this list is counted as "other".
-var endReasons = []string{
-	"shutdown", "peer_abort", "stream_missing", "too_large",
-	"upstream_unreachable", "io_error", "drain", "quota_exhausted",
-	"bad_notification", "stalled", "too_many_connecting",
-}
 
 var (
 	descMessages = prometheus.NewDesc("sctpguard_relayed_messages_total",
@@ -48,6 +40,9 @@ var (
 		[]string{"relay"}, nil)
 	descEnded = prometheus.NewDesc("sctpguard_associations_ended_total",
 		"Associations ended, by reason; reason is a fixed set, other for one this version does not know.",
+		[]string{"relay", "reason"}, nil)
+	descDropped = prometheus.NewDesc("sctpguard_dropped_messages_total",
+		"Messages and events sctpguard read and dropped, by reason: read_error (a shared socket's read failed), no_association, association_closed and socket_closing (read for an association that had ended or was ending), undeliverable (read after the receiving leg had shut down); other for one this version does not know.",
 		[]string{"relay", "reason"}, nil)
 	descBudgetUsed = prometheus.NewDesc("sctpguard_budget_used_bytes",
 		"True cost (what the kernel holds for the messages, by the cost model) charged against a memory budget; level is global (relay=\"\") or relay.",
@@ -82,7 +77,7 @@ var (
 )
 
 var allDescs = []*prometheus.Desc{
-	descMessages, descBytes, descAssocs, descAccepted, descRefused, descEnded,
+	descMessages, descBytes, descAssocs, descAccepted, descRefused, descEnded, descDropped,
 	descBudgetUsed, descBudgetLimit, descHeld, descBlocked, descPathEvents, descBuildInfo, descStartTime,
 	descRelayInfo, descSharedQueued, descSharedStalled,
 }
@@ -149,17 +144,19 @@ func collectDaemon(ch chan<- prometheus.Metric, st admin.Status) {
 
 func collectRelay(ch chan<- prometheus.Metric, r admin.RelayStatus) {
 	t := r.Totals
-	counter(ch, descMessages, float64(t.MsgsToUpstream), r.Name, toUpstream)
-	counter(ch, descMessages, float64(t.MsgsToFront), r.Name, toFront)
-	counter(ch, descBytes, float64(t.BytesToUpstream), r.Name, toUpstream)
-	counter(ch, descBytes, float64(t.BytesToFront), r.Name, toFront)
+	up, front := string(admin.ToUpstream), string(admin.ToFront)
+	counter(ch, descMessages, float64(t.MsgsToUpstream), r.Name, up)
+	counter(ch, descMessages, float64(t.MsgsToFront), r.Name, front)
+	counter(ch, descBytes, float64(t.BytesToUpstream), r.Name, up)
+	counter(ch, descBytes, float64(t.BytesToFront), r.Name, front)
 	counter(ch, descAccepted, float64(t.Accepted), r.Name)
 	counter(ch, descRefused, float64(t.Refused), r.Name)
 	counter(ch, descBlocked, t.Blocked.Seconds(), r.Name)
 	counter(ch, descPathEvents, float64(t.PathEvents), r.Name)
 	gauge(ch, descBudgetUsed, float64(r.Budget.Used), levelRelay, r.Name)
 	gauge(ch, descBudgetLimit, float64(r.Budget.Limit), levelRelay, r.Name)
-	collectEnded(ch, r.Name, t.Ended)
+	collectByReason(ch, descEnded, r.Name, t.Ended, admin.EndReasons)
+	collectByReason(ch, descDropped, r.Name, t.Dropped, admin.DropReasons)
 	if r.ListenStyle != "" {
 		gauge(ch, descRelayInfo, 1, r.Name, r.ListenStyle)
 	}
@@ -169,28 +166,20 @@ func collectRelay(ch chan<- prometheus.Metric, r admin.RelayStatus) {
 	}
 }
 
-// collectEnded sends every known reason, 0 if absent, and folds unknown
-// keys into "other", so the series stay the same set whatever the map holds.
-func collectEnded(ch chan<- prometheus.Metric, relay string, ended map[string]uint64) {
+// collectByReason sends d for every known reason, 0 if absent, and folds
+// unknown keys into "other", so the series stay the same set whatever the map
+// holds.
+func collectByReason[R ~string](ch chan<- prometheus.Metric, d *prometheus.Desc, relay string, counts map[R]uint64, known []R) {
 	var other uint64
-	for reason, n := range ended {
-		if !isEndReason(reason) {
+	for reason, n := range counts {
+		if !slices.Contains(known, reason) {
 			other += n
 		}
 	}
-	for _, reason := range endReasons {
-		counter(ch, descEnded, float64(ended[reason]), relay, reason)
+	for _, reason := range known {
+		counter(ch, d, float64(counts[reason]), relay, string(reason))
 	}
-	counter(ch, descEnded, float64(other), relay, reasonOther)
-}
-
-func isEndReason(s string) bool {
-	for _, r := range endReasons {
-		if s == r {
-			return true
-		}
-	}
-	return false
+	counter(ch, d, float64(other), relay, reasonOther)
 }
 
 // tally is what the associations of a relay name add up to.

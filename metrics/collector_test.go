@@ -44,7 +44,7 @@ func sampleStatus() admin.Status {
 					MsgsToUpstream: 120, BytesToUpstream: 48000,
 					MsgsToFront: 118, BytesToFront: 47200,
 					Blocked: 1500 * time.Millisecond,
-					Ended:   map[string]uint64{"shutdown": 4, "peer_abort": 1},
+					Ended:   map[admin.EndReason]uint64{admin.EndShutdown: 4, admin.EndPeerAbort: 1},
 				},
 			},
 			{Name: "m3ua", Budget: admin.Budget{Limit: 1 << 20}},
@@ -135,15 +135,19 @@ sctpguard_writer_blocked_seconds_total{relay="old"} 0
 	}
 }
 
-func TestEndedReasons(t *testing.T) {
-	st := admin.Status{Relays: []admin.RelayStatus{{
-		Name: "diameter",
-		Totals: admin.RelayTotals{Ended: map[string]uint64{
+// TestByReason: every known end and drop reason is exported, 0 if absent, and
+// one this version does not know (a label value must never come from outside
+// the fixed set) is folded into other.
+func TestByReason(t *testing.T) {
+	for _, tt := range []struct {
+		metric string
+		totals admin.RelayTotals
+		want   string
+	}{
+		{"sctpguard_associations_ended_total", admin.RelayTotals{Ended: map[admin.EndReason]uint64{
 			"shutdown": 4, "drain": 2, "bad_notification": 1,
 			"martian": 3, "10.0.0.1:3868": 2, // unknown: folded into other
-		}},
-	}}}
-	want := `
+		}}, `
 # HELP sctpguard_associations_ended_total Associations ended, by reason; reason is a fixed set, other for one this version does not know.
 # TYPE sctpguard_associations_ended_total counter
 sctpguard_associations_ended_total{reason="bad_notification",relay="diameter"} 1
@@ -158,10 +162,25 @@ sctpguard_associations_ended_total{reason="stream_missing",relay="diameter"} 0
 sctpguard_associations_ended_total{reason="too_large",relay="diameter"} 0
 sctpguard_associations_ended_total{reason="too_many_connecting",relay="diameter"} 0
 sctpguard_associations_ended_total{reason="upstream_unreachable",relay="diameter"} 0
-`
-	c := NewCollector(&fakeSource{st: st})
-	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "sctpguard_associations_ended_total"); err != nil {
-		t.Fatal(err)
+`},
+		{"sctpguard_dropped_messages_total", admin.RelayTotals{Dropped: map[admin.DropReason]uint64{
+			admin.DropNoAssociation: 3, admin.DropUndeliverable: 2, "martian": 1,
+		}}, `
+# HELP sctpguard_dropped_messages_total Messages and events sctpguard read and dropped, by reason: read_error (a shared socket's read failed), no_association, association_closed and socket_closing (read for an association that had ended or was ending), undeliverable (read after the receiving leg had shut down); other for one this version does not know.
+# TYPE sctpguard_dropped_messages_total counter
+sctpguard_dropped_messages_total{reason="association_closed",relay="diameter"} 0
+sctpguard_dropped_messages_total{reason="no_association",relay="diameter"} 3
+sctpguard_dropped_messages_total{reason="other",relay="diameter"} 1
+sctpguard_dropped_messages_total{reason="read_error",relay="diameter"} 0
+sctpguard_dropped_messages_total{reason="socket_closing",relay="diameter"} 0
+sctpguard_dropped_messages_total{reason="undeliverable",relay="diameter"} 2
+`},
+	} {
+		st := admin.Status{Relays: []admin.RelayStatus{{Name: "diameter", Totals: tt.totals}}}
+		c := NewCollector(&fakeSource{st: st})
+		if err := testutil.CollectAndCompare(c, strings.NewReader(tt.want), tt.metric); err != nil {
+			t.Errorf("%s: %v", tt.metric, err)
+		}
 	}
 }
 
@@ -172,15 +191,16 @@ func TestSeriesBoundedByRelays(t *testing.T) {
 	st.Relays = st.Relays[:2]
 	base := testutil.CollectAndCount(NewCollector(&fakeSource{st: st}))
 	st.Relays[0].Associations, st.Relays[0].Ending, st.Relays[1].Associations = 10000, 3000, 500
-	st.Relays[0].Totals.Ended = map[string]uint64{"x1": 1, "x2": 1, "x3": 1, "shutdown": 1}
+	st.Relays[0].Totals.Ended = map[admin.EndReason]uint64{"x1": 1, "x2": 1, "x3": 1, admin.EndShutdown: 1}
+	st.Relays[0].Totals.Dropped = map[admin.DropReason]uint64{"y1": 1, admin.DropUndeliverable: 1}
 	got := testutil.CollectAndCount(NewCollector(&fakeSource{st: st}))
 	if got != base {
 		t.Fatalf("%d series with 10,500 associations and unknown end reasons, %d with none", got, base)
 	}
 	// Per relay: 2+2 relayed, 3 states, held, accepted, refused,
-	// 12 reasons, 2 budgets, blocked, path events; plus build info, start time, 2
-	// global budgets.
-	if want := 2*(4+3+1+2+12+2+1+1) + 4; base != want {
+	// 12 end reasons, 6 drop reasons, 2 budgets, blocked, path events; plus
+	// build info, start time, 2 global budgets.
+	if want := 2*(4+3+1+2+12+6+2+1+1) + 4; base != want {
 		t.Fatalf("%d series for two relays, want %d", base, want)
 	}
 }

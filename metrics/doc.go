@@ -49,6 +49,14 @@
 //	    stream_missing, too_large, upstream_unreachable, io_error, drain,
 //	    quota_exhausted, bad_notification, stalled, too_many_connecting,
 //	    or other (a reason this version of the package does not know).
+//	    The set is admin.EndReasons.
+//
+//	sctpguard_dropped_messages_total{relay, reason}      counter
+//	    Messages and events read and dropped, by reason (admin.DropReasons):
+//	    read_error (a read of a shared socket failed), no_association,
+//	    association_closed and socket_closing (read on a shared socket for
+//	    an association that had ended or was ending), undeliverable (read
+//	    after the receiving leg had shut down), or other.
 //
 //	sctpguard_budget_used_bytes{level, relay}            gauge
 //	sctpguard_budget_limit_bytes{level, relay}           gauge

@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -13,23 +12,9 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/sctpguard/sctpguard/admin"
 	"github.com/sctpguard/sctpguard/quota"
 	"github.com/sctpguard/sctpguard/sctpsock"
-)
-
-// Why an association ended: a fixed set, used in the final log line and as a metric label.
-const (
-	endShutdown          = "shutdown"       // a peer shut down gracefully and the other leg followed
-	endPeerAbort         = "peer_abort"     // a peer aborted
-	endStream            = "stream_missing" // a message on a stream the other leg lacks
-	endTooLarge          = "too_large"      // a message over max_message or over the quota
-	endUnreachable       = "upstream_unreachable"
-	endIOError           = "io_error"
-	endDrain             = "drain" // the daemon stopped
-	endQuotaRefused      = "quota_exhausted"
-	endTooManyConnecting = "too_many_connecting" // accepted while max_connecting others waited for upstream
-	endStalled           = "stalled"             // the consumer did not move for stall_timeout while the quota was full
-	endNotifyInvalid     = "bad_notification"
 )
 
 // association pairs one front association with one upstream association.
@@ -46,10 +31,10 @@ type association struct {
 	frontEnds, upEnds legEnds        // to find the legs in sock_diag
 
 	toUp, toFront *pipe
-	accts         [2]*quota.Account
+	accts         accounts
 
 	endOnce  sync.Once
-	reason   atomic.Value // string
+	reason   atomic.Value // admin.EndReason, once it has one
 	graceful atomic.Bool  // a leg shut down gracefully; the other is following
 	draining atomic.Bool  // the daemon is stopping: see drain
 
@@ -66,7 +51,7 @@ type association struct {
 func (a *association) run(ctx context.Context) {
 	ctx, cancel := a.pipes.context(ctx)
 	defer cancel()
-	stop := context.AfterFunc(ctx, func() { a.abort(endDrain, nil) })
+	stop := context.AfterFunc(ctx, func() { a.abort(admin.EndDrain, nil) })
 	defer stop()
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -77,7 +62,7 @@ func (a *association) run(ctx context.Context) {
 	a.up.Close()
 	a.toUp.gate.Close()
 	a.toFront.gate.Close()
-	for _, acct := range a.accts {
+	for _, acct := range a.accts.each() {
 		acct.Close()
 	}
 	a.logEnd()
@@ -97,15 +82,15 @@ func (a *association) pipeEnded(p *pipe, err error) {
 		// The source shut down after its last message, all of which were written:
 		// SHUTDOWN the other leg, which delivers them and then ends.
 		a.graceful.Store(true)
-		a.setReason(endShutdown)
+		a.setReason(admin.EndShutdown)
 		if serr := p.dst.Shutdown(); serr != nil && !closedErr(serr) {
-			a.log.Debug("shutdown leg", "leg", p.dstLeg(), "error", serr)
+			a.log.Debug("shutdown leg", "leg", p.dir.dst, "error", serr)
 		}
 	case a.graceful.Load() && closedOrShutdown(err):
 		// The other direction already ended gracefully; this leg is following it.
 	default:
 		reason := classify(err)
-		if reason == endTooLarge || reason == endStream {
+		if reason == admin.EndTooLarge || reason == admin.EndStreamMissing {
 			// sctpguard's own verdict, not the network's: what was relayed before
 			// the offending message is delivered first, since ABORT discards
 			// whatever the kernel has not yet sent.
@@ -115,19 +100,16 @@ func (a *association) pipeEnded(p *pipe, err error) {
 	}
 }
 
-// flushWait bounds how long flush waits for the peer's acknowledgement.
-const flushWait = 2 * time.Second
-
 // flush waits until the kernel holds no unsent or unacknowledged message of what
 // p wrote, at most flushWait; it returns at once when p's destination is gone.
 func (a *association) flush(p *pipe) {
 	deadline := time.Now().Add(flushWait)
 	for !p.gate.Flushed() {
 		if time.Now().After(deadline) {
-			a.log.Debug("flush before abort: still unacknowledged", "leg", p.dstLeg())
+			a.log.Debug("flush before abort: still unacknowledged", "leg", p.dir.dst)
 			return
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(flushPoll)
 	}
 }
 
@@ -140,7 +122,7 @@ func (a *association) drain() {
 	if a.draining.Swap(true) {
 		return
 	}
-	a.setReason(endDrain)
+	a.setReason(admin.EndDrain)
 	a.toFront.between(func() {
 		if err := a.front.Shutdown(); err != nil && !closedErr(err) {
 			a.log.Debug("drain: shutdown front", "error", err)
@@ -150,11 +132,11 @@ func (a *association) drain() {
 
 // blocked is the time this association's writers spent blocked on the quota.
 func (a *association) blocked() time.Duration {
-	return a.accts[0].BlockedTime() + a.accts[1].BlockedTime()
+	return a.accts.toUp.BlockedTime() + a.accts.toFront.BlockedTime()
 }
 
 // abort ends both legs with ABORT; the first cause wins and is logged.
-func (a *association) abort(reason string, cause error) {
+func (a *association) abort(reason admin.EndReason, cause error) {
 	a.endOnce.Do(func() {
 		a.setReasonForce(reason)
 		if cause != nil && !closedErr(cause) {
@@ -166,13 +148,16 @@ func (a *association) abort(reason string, cause error) {
 	})
 }
 
-func (a *association) setReason(r string) {
+// setReason records why the association ends, unless it has a reason already.
+func (a *association) setReason(r admin.EndReason) {
 	a.reason.CompareAndSwap(nil, r)
 	a.leave()
 }
 
-func (a *association) setReasonForce(r string) {
-	if cur, _ := a.reason.Load().(string); cur == "" || cur == endShutdown {
+// setReasonForce records why the association is aborted: it overrides a
+// graceful end in progress, never another abort's reason.
+func (a *association) setReasonForce(r admin.EndReason) {
+	if cur := a.endReason(); cur == "" || cur == admin.EndShutdown {
 		a.reason.Store(r)
 	}
 	a.leave()
@@ -181,56 +166,52 @@ func (a *association) setReasonForce(r string) {
 // notify handles an event read on one leg. The end of the leg's association is
 // returned as an error: the socket that sent SHUTDOWN is never marked readable
 // again once the SHUTDOWN completes, so the event is what ends its pipe.
-func (a *association) notify(leg string, n *sctpsock.Notification) error {
+func (a *association) notify(leg side, n *sctpsock.Notification) error {
 	if n.PeerAddrChange != nil {
 		a.pathEvent(leg, n.PeerAddrChange)
 		return nil
 	}
 	a.log.Debug("notification", "leg", leg, "event", n.String())
-	if n.AssocChange == nil {
-		return nil
-	}
-	switch n.AssocChange.State {
-	case sctpsock.ShutdownComplete:
-		return io.EOF
-	case sctpsock.CommLost, sctpsock.CantStartAssoc:
-		return fmt.Errorf("%s: %w", n.String(), sctpsock.ErrAborted)
-	}
-	return nil
+	return endOf(n)
+}
+
+// endReason is why the association ends; "" while it has no reason to.
+func (a *association) endReason() admin.EndReason {
+	r, _ := a.reason.Load().(admin.EndReason)
+	return r
 }
 
 func (a *association) logEnd() {
-	reason, _ := a.reason.Load().(string)
-	fields := []any{"reason", reason,
+	fields := []any{"reason", string(a.endReason()),
 		"duration", time.Since(a.started).Round(time.Millisecond),
 		"msgs_to_upstream", a.toUp.msgs.Load(), "bytes_to_upstream", a.toUp.bytes.Load(),
 		"msgs_to_front", a.toFront.msgs.Load(), "bytes_to_front", a.toFront.bytes.Load()}
 	for _, p := range []*pipe{a.toUp, a.toFront} {
 		if n := p.undeliverable.Load(); n > 0 {
 			// Read after the receiving leg had shut down: SCTP has no half-close.
-			fields = append(fields, "undeliverable_"+p.dir, n)
+			fields = append(fields, "undeliverable_"+string(p.dir.name), n)
 		}
 	}
 	a.log.Info("association ended", fields...)
 }
 
 // classify maps a pipe's error to an end reason.
-func classify(err error) string {
+func classify(err error) admin.EndReason {
 	var se *streamError
 	var stall *stallError
 	switch {
 	case errors.As(err, &se):
-		return endStream
+		return admin.EndStreamMissing
 	case errors.As(err, &stall):
-		return endStalled
+		return admin.EndStalled
 	case errors.Is(err, sctpsock.ErrMessageTooLarge), errors.Is(err, quota.ErrTooLarge):
-		return endTooLarge
+		return admin.EndTooLarge
 	case errors.Is(err, sctpsock.ErrAborted):
-		return endPeerAbort
+		return admin.EndPeerAbort
 	case errors.Is(err, context.Canceled):
-		return endDrain
+		return admin.EndDrain
 	}
-	return endIOError
+	return admin.EndIOError
 }
 
 func closedErr(err error) bool { return errors.Is(err, net.ErrClosed) }

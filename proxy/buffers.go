@@ -2,17 +2,9 @@ package proxy
 
 import (
 	"sync"
-	"syscall"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/sctpguard/sctpguard/sctpsock"
 )
-
-// scratchSize is the read buffer a pipe borrows while its source has data. Messages
-// larger than this grow the buffer up to the relay's max_message for that read only.
-const scratchSize = 64 << 10
 
 // scratch lends read buffers to pipes while they have work. An idle pipe holds none,
 // so ten thousand quiet associations cost no buffer memory.
@@ -68,14 +60,14 @@ func (b *srcBuffer) freeze(c leg, margin int) {
 		return
 	}
 	if b.normal == 0 {
-		n, err := recvBuffer(c)
+		n, err := c.recvBuffer()
 		if err != nil {
 			b.broken = true
 			return
 		}
 		b.normal = n
 	}
-	queued, err := recvQueued(c)
+	queued, err := c.recvQueued()
 	if err != nil || queued+margin >= b.normal {
 		return
 	}
@@ -93,82 +85,11 @@ func (b *srcBuffer) thaw(c leg) {
 
 // set sets c's receive buffer so that the kernel keeps n (it doubles what is set).
 func (b *srcBuffer) set(c leg, n int) bool {
-	if err := setRecvBuffer(c, (n+1)/2); err != nil {
+	if err := c.setRecvBuffer((n + 1) / 2); err != nil {
 		b.broken = true
 		return false
 	}
 	return true
-}
-
-// recvBuffer is c's SO_RCVBUF as the kernel keeps it (twice the value set).
-func recvBuffer(c leg) (int, error) {
-	var n int
-	err := control(c, func(fd int) (err error) {
-		n, err = unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
-		return err
-	})
-	return n, err
-}
-
-// recvQueued is what c's receive queue holds as the kernel counts it against
-// SO_RCVBUF (SO_MEMINFO: sk_rmem_alloc).
-func recvQueued(c leg) (int, error) {
-	var mem [unix.SK_MEMINFO_VARS]uint32
-	err := control(c, func(fd int) error {
-		n := uint32(unsafe.Sizeof(mem))
-		_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_MEMINFO,
-			uintptr(unsafe.Pointer(&mem)), uintptr(unsafe.Pointer(&n)), 0)
-		if e != 0 {
-			return e
-		}
-		return nil
-	})
-	return int(mem[unix.SK_MEMINFO_RMEM_ALLOC]), err
-}
-
-// setRecvBuffer sets SO_RCVBUF, with SO_RCVBUFFORCE where allowed so that
-// net.core.rmem_max does not cap a restored buffer below the one set at set-up.
-func setRecvBuffer(c leg, n int) error {
-	return control(c, func(fd int) error {
-		if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n) == nil {
-			return nil
-		}
-		return unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, n)
-	})
-}
-
-// aborted returns the error an ABORT left on c, if its association is gone: nil while
-// it lives, and nil after a graceful end, whose queued messages are still to be read.
-// It clears the socket's pending error (SO_ERROR).
-func aborted(c leg) error {
-	if l, ok := c.(*manyLeg); ok {
-		return l.abortErr() // its socket's reader saw the ABORT, if there was one
-	}
-	if _, err := c.Status(); err == nil {
-		return nil
-	}
-	var serr error
-	if err := control(c, func(fd int) error {
-		if n, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); err == nil && n != 0 {
-			serr = syscall.Errno(n)
-		}
-		return nil
-	}); err != nil {
-		return err // closed
-	}
-	return serr
-}
-
-func control(c leg, f func(fd int) error) error {
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var ferr error
-	if err := rc.Control(func(fd uintptr) { ferr = f(int(fd)) }); err != nil {
-		return err
-	}
-	return ferr
 }
 
 // backlog holds, in order, the messages and notifications a pipe read from its source
@@ -191,10 +112,6 @@ type backlogRec struct {
 	unordered bool
 	note      int32 // index in notes + 1 for a notification, 0 for data
 }
-
-// backlogPerMsg is what holding one message costs the backlog beyond its payload: its
-// record and the slack of growing slices.
-const backlogPerMsg = 32
 
 // size is the memory the backlog holds, counted as its limit is.
 func (q *backlog) size() int { return len(q.data) + backlogPerMsg*len(q.recs) }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/sctpguard/sctpguard/admin"
 	"github.com/sctpguard/sctpguard/config"
 	"github.com/sctpguard/sctpguard/quota"
 	"github.com/sctpguard/sctpguard/sctpsock"
@@ -71,8 +73,8 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front leg, id uint6
 	}
 	up, err := r.dial(ctx, cfg, opts)
 	if err != nil {
-		closeAccounts(accts[:])
-		return nil, &refusedError{reason: endUnreachable, err: fmt.Errorf("upstream unreachable: %w", err)}
+		closeAccounts(accts.each())
+		return nil, &refusedError{reason: admin.EndUnreachable, err: fmt.Errorf("upstream unreachable: %w", err)}
 	}
 	if p := cfg.Path.Primary; p.IsValid() {
 		if err := up.SetPrimary(p); err != nil {
@@ -90,20 +92,15 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front leg, id uint6
 		ust = sctpsock.Status{InStreams: opts.MaxInStreams, OutStreams: opts.OutStreams}
 	}
 	upAddr := peerString(up)
-	a := &association{id: id, relay: cfg.Name, log: log.With("upstream", upAddr), front: front, up: up, upAddr: upAddr,
+	a := &association{id: id, relay: cfg.Name, log: log.With("upstream", upAddr), front: front, up: connLeg{up}, upAddr: upAddr,
 		started: time.Now(), accts: accts, primary: cfg.Path.Primary}
-	a.frontEnds, a.upEnds = endsOf(front), endsOf(up)
-	a.toUp = r.newPipe(a, toUpstream, front, up, ust.OutStreams, ust.FragmentationPoint, a.accts[0])
-	a.toFront = r.newPipe(a, toFront, up, front, fst.OutStreams, fst.FragmentationPoint, a.accts[1])
-	a.toUp.onNotify = func(n *sctpsock.Notification) error { return a.notify("front", n) }
-	a.toFront.onNotify = func(n *sctpsock.Notification) error { return a.notify("upstream", n) }
+	a.frontEnds, a.upEnds = front.statusEnds(), a.up.statusEnds()
+	a.toUp = r.newPipe(a, toUpstream, front, a.up, ust.OutStreams, ust.FragmentationPoint, a.accts.toUp)
+	a.toFront = r.newPipe(a, toFront, a.up, front, fst.OutStreams, fst.FragmentationPoint, a.accts.toFront)
+	a.toUp.onNotify = func(n *sctpsock.Notification) error { return a.notify(sideFront, n) }
+	a.toFront.onNotify = func(n *sctpsock.Notification) error { return a.notify(sideUpstream, n) }
 	return a, nil
 }
-
-// maxDialing bounds a relay's upstream connects in progress. A burst of accepted
-// associations would otherwise start as many connects at once, each polling its
-// state, and starve one another past connect_timeout.
-const maxDialing = 64
 
 // dial connects to upstream once one of the relay's maxDialing slots is free; the
 // wait for a slot does not count against connect_timeout.
@@ -121,17 +118,17 @@ func (r *Relay) dial(ctx context.Context, cfg *config.Relay, opts sctpsock.Optio
 
 // openAccounts opens an association's quota account for each direction, with
 // their reserves.
-func (r *Relay) openAccounts(cfg *config.Relay) ([2]*quota.Account, error) {
-	var accts [2]*quota.Account
-	for i := range accts {
+func (r *Relay) openAccounts(cfg *config.Relay) (accounts, error) {
+	var opened []*quota.Account
+	for range 2 {
 		acct, err := r.budget.Open(cfg.Quota.Association, 0)
 		if err != nil {
-			closeAccounts(accts[:i])
-			return accts, &refusedError{reason: endQuotaRefused, err: fmt.Errorf("open quota: %w", err)}
+			closeAccounts(opened)
+			return accounts{}, &refusedError{reason: admin.EndQuotaExhausted, err: fmt.Errorf("open quota: %w", err)}
 		}
-		accts[i] = acct
+		opened = append(opened, acct)
 	}
-	return accts, nil
+	return accounts{toUp: opened[0], toFront: opened[1]}, nil
 }
 
 func closeAccounts(accts []*quota.Account) {
@@ -140,7 +137,7 @@ func closeAccounts(accts []*quota.Account) {
 	}
 }
 
-func (r *Relay) newPipe(a *association, dir string, src, dst leg, dstStreams uint16, frag uint32, acct *quota.Account) *pipe {
+func (r *Relay) newPipe(a *association, dir direction, src, dst leg, dstStreams uint16, frag uint32, acct *quota.Account) *pipe {
 	g := r.obs.Open(acct, consumer{dst: dst}, frag, localReceiver(dst))
 	return &pipe{dir: dir, src: src, dst: dst, dstStreams: dstStreams, acct: acct, cost: r.cost, gate: g,
 		stallTimeout: r.stallTimeout}
@@ -162,7 +159,10 @@ func (r *Relay) untrack(a *association) {
 	r.mu.Unlock()
 }
 
-func peerString(c leg) string {
+// peerString is c's peer addresses, for logs and status.
+func peerString(c interface {
+	PeerAddrs() ([]netip.AddrPort, error)
+}) string {
 	addrs, err := c.PeerAddrs()
 	if err != nil || len(addrs) == 0 {
 		return "?"
@@ -175,7 +175,7 @@ func peerString(c leg) string {
 
 // refusedError is why a front association was refused before it was relayed.
 type refusedError struct {
-	reason string // an end reason
+	reason admin.EndReason
 	err    error
 }
 
@@ -183,9 +183,9 @@ func (e *refusedError) Error() string { return e.err.Error() }
 func (e *refusedError) Unwrap() error { return e.err }
 
 // refusal is the end reason of a refused association.
-func refusal(err error) string {
+func refusal(err error) admin.EndReason {
 	if re, ok := errors.AsType[*refusedError](err); ok {
 		return re.reason
 	}
-	return endIOError
+	return admin.EndIOError
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/sctpguard/sctpguard/admin"
 	"github.com/sctpguard/sctpguard/config"
 	"github.com/sctpguard/sctpguard/gate"
 	"github.com/sctpguard/sctpguard/quota"
@@ -42,8 +43,8 @@ func TestAdmitBounded(t *testing.T) {
 
 func TestClassifyStalled(t *testing.T) {
 	err := &legError{leg: "upstream", op: "write", err: &stallError{dir: toUpstream, after: 30 * time.Second, held: 1 << 20, limit: 1 << 20}}
-	if got := classify(err); got != endStalled {
-		t.Errorf("classify(%v) = %q, want %q", err, got, endStalled)
+	if got := classify(err); got != admin.EndStalled {
+		t.Errorf("classify(%v) = %q, want %q", err, got, admin.EndStalled)
 	}
 }
 

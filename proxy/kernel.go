@@ -51,13 +51,6 @@ type legEnds struct {
 	local, peer netip.AddrPort
 }
 
-func endsOf(c leg) legEnds {
-	if _, ok := c.(*manyLeg); ok {
-		return legEnds{} // status shows the shared socket's queues, not the association's
-	}
-	return assocEnds(c)
-}
-
 // assocEnds are the addresses that name c's association to sock_diag; invalid
 // where c cannot tell them.
 func assocEnds(c leg) legEnds {

@@ -67,7 +67,7 @@ func (r *Relay) adopt(a *association) {
 }
 
 func (a *association) setQuota(n int64) {
-	for _, acct := range a.accts {
+	for _, acct := range a.accts.each() {
 		acct.SetLimit(n)
 	}
 }

@@ -36,11 +36,11 @@ func setupFront(front leg, o sctpsock.Options) error {
 // pathEvent logs a path's change of state on one leg (SCTP_PEER_ADDR_CHANGE)
 // and counts it. A path becoming unreachable with another one left is a
 // failover, not an error: the association goes on.
-func (a *association) pathEvent(leg string, c *sctpsock.PeerAddrChange) {
+func (a *association) pathEvent(leg side, c *sctpsock.PeerAddrChange) {
 	a.pathEvents.Add(1)
 	a.totals.pathEvents.Add(1)
 	a.log.Info("path state changed", "leg", leg, "address", c.Addr.String(), "state", c.State.String(), "error", c.Error)
-	if leg == "upstream" && (c.State == sctpsock.AddrAvailable || c.State == sctpsock.AddrConfirmed) && sameAddr(c.Addr, a.primary) {
+	if leg == sideUpstream && (c.State == sctpsock.AddrAvailable || c.State == sctpsock.AddrConfirmed) && sameAddr(c.Addr, a.primary) {
 		a.restorePrimary()
 	}
 }

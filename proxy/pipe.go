@@ -14,16 +14,10 @@ import (
 	"github.com/sctpguard/sctpguard/sctpsock"
 )
 
-// Directions of a pipe, used in logs and as a metric label.
-const (
-	toUpstream = "to_upstream"
-	toFront    = "to_front"
-)
-
 // pipe relays one direction of an association: it reads whole messages from src,
 // charges each before reading the next, and writes it to dst.
 type pipe struct {
-	dir        string
+	dir        direction
 	src, dst   leg
 	dstStreams uint16 // outbound streams dst negotiated; a message on a higher stream cannot be relayed
 	acct       *quota.Account
@@ -58,10 +52,10 @@ func (p *pipe) between(f func()) {
 func (p *pipe) run(ctx context.Context) error {
 	for {
 		if err := p.src.WaitReadable(); err != nil {
-			return &legError{leg: p.srcLeg(), op: "read", err: err}
+			return &legError{leg: p.dir.src, op: "read", err: err}
 		}
 		p.burst.Lock()
-		err := p.drain(ctx)
+		err := p.relayReady(ctx)
 		p.burst.Unlock()
 		if err != nil {
 			return err
@@ -69,9 +63,9 @@ func (p *pipe) run(ctx context.Context) error {
 	}
 }
 
-// drain relays every message src has ready, and the backlog first, with one borrowed
-// buffer, given back while a message waits for quota (see relay).
-func (p *pipe) drain(ctx context.Context) error {
+// relayReady relays every message src has ready, and the backlog first, with one
+// borrowed buffer, given back while a message waits for quota (see relay).
+func (p *pipe) relayReady(ctx context.Context) error {
 	var b *[]byte
 	defer func() {
 		if b != nil {
@@ -88,7 +82,7 @@ func (p *pipe) drain(ctx context.Context) error {
 		}
 		if m.Notification != nil {
 			if err := p.onNotify(m.Notification); err != nil {
-				return &legError{leg: p.srcLeg(), op: "read", err: err}
+				return &legError{leg: p.dir.src, op: "read", err: err}
 			}
 			continue
 		}
@@ -116,7 +110,7 @@ func (p *pipe) next(b **[]byte) (sctpsock.Msg, error) {
 		return m, err
 	}
 	if err != nil {
-		return m, &legError{leg: p.srcLeg(), op: "read", err: err}
+		return m, &legError{leg: p.dir.src, op: "read", err: err}
 	}
 	if cap(m.Data) > cap(**b) {
 		**b = m.Data[:cap(m.Data)] // grown for a large message; dropped by putScratch
@@ -166,7 +160,7 @@ func (p *pipe) relay(ctx context.Context, m sctpsock.Msg, b **[]byte) error {
 			p.undeliverable.Add(1)
 			return nil
 		}
-		return &legError{leg: p.dstLeg(), op: "write", err: err}
+		return &legError{leg: p.dir.dst, op: "write", err: err}
 	}
 	p.sent(cost, len(m.Data), probe)
 	if p.srcBuf.frozen && 2*p.acct.Used() <= p.acct.Limit() {
@@ -187,10 +181,6 @@ func (p *pipe) sent(cost int64, n int, probe bool) {
 	p.relayed.add(n)
 }
 
-// readAheadFrom is the least src must have queued, as the kernel counts it, for
-// readAhead to read it.
-const readAheadFrom = 16 << 10
-
 // readAhead moves what src has queued into the backlog, up to a quarter of the
 // account's limit, before the pipe waits for quota: the kernel holds a small message
 // for ~1.6 KB, the backlog for its payload and a few dozen bytes. A read error ends
@@ -206,7 +196,7 @@ func (p *pipe) readAhead() {
 	if p.ahead.err != nil {
 		return
 	}
-	if queued, err := recvQueued(p.src); err != nil || queued < readAheadFrom {
+	if queued, err := p.src.recvQueued(); err != nil || queued < readAheadFrom {
 		return
 	}
 	limit := int(p.acct.Limit() / 4)
@@ -218,7 +208,7 @@ func (p *pipe) readAhead() {
 			return
 		}
 		if err != nil {
-			p.ahead.err = &legError{leg: p.srcLeg(), op: "read", err: err}
+			p.ahead.err = &legError{leg: p.dir.src, op: "read", err: err}
 			return
 		}
 		if cap(m.Data) > cap(*b) {
@@ -227,30 +217,6 @@ func (p *pipe) readAhead() {
 		p.ahead.push(m)
 	}
 }
-
-// freezeAfter is how long a charge waits before the pipe moves its source's queue into
-// the backlog and holds it there (readAhead, srcBuffer): a quota full for a moment,
-// while a reading receiver catches up, must not close the producer's window, which
-// makes it lose what it has in flight and wait for its retransmission timer. Once
-// held, the queue stays held until the account is half empty, however many charges
-// wait in between, for the same reason.
-const freezeAfter = 100 * time.Millisecond
-
-// Bounds of the step a waiting charge rechecks its source at (aborted, frozen,
-// probe due, stalled): the gate's observer releases charges whenever the kernel
-// lets go, and a release wakes the charge at once, so the step only paces those
-// checks. A pipe stalled less than waitStepLongAfter (a slow consumer, which
-// releases something every few milliseconds) rechecks at most waitStepMax
-// apart; one stalled longer backs off to waitStepLong. The step is kept
-// across the waits that probes end, and a wait ends early when the gate's
-// next probe is due. Each check costs two getsockopt calls: a thousand
-// long-stalled associations make ~4,000 a second (at 32 ms they made 60,000).
-const (
-	waitStepFirst     = 2 * time.Millisecond
-	waitStepMax       = 32 * time.Millisecond
-	waitStepLong      = 500 * time.Millisecond
-	waitStepLongAfter = time.Second
-)
 
 // wait blocks until cost fits the account, or until the gate says the waiting
 // message should go as a probe of a stale window (probe true: the cost is then
@@ -311,15 +277,15 @@ func (p *pipe) nextCheck() time.Duration {
 // ahead stopped at), or dst's association is over, so the charges it holds will
 // never be released by its kernel.
 func (p *pipe) stillRelaying() error {
-	if err := aborted(p.src); err != nil {
-		return &legError{leg: p.srcLeg(), op: "read", err: fmt.Errorf("aborted while waiting for quota: %w", errors.Join(sctpsock.ErrAborted, err))}
+	if err := p.src.aborted(); err != nil {
+		return &legError{leg: p.dir.src, op: "read", err: fmt.Errorf("aborted while waiting for quota: %w", errors.Join(sctpsock.ErrAborted, err))}
 	}
 	if err := p.ahead.err; err != nil && errors.Is(err, sctpsock.ErrAborted) {
 		return err
 	}
 	if _, err := p.dst.Status(); err != nil {
 		p.undeliverable.Add(1)
-		return &legError{leg: p.dstLeg(), op: "write", err: fmt.Errorf("association ended while a message waited for quota: %w", errors.Join(sctpsock.ErrShutdown, err))}
+		return &legError{leg: p.dir.dst, op: "write", err: fmt.Errorf("association ended while a message waited for quota: %w", errors.Join(sctpsock.ErrShutdown, err))}
 	}
 	return nil
 }
@@ -356,56 +322,36 @@ func chargeErr(cost int64, err error) error {
 	return fmt.Errorf("charge %d bytes: %w", cost, err)
 }
 
-func (p *pipe) srcLeg() string {
-	if p.dir == toUpstream {
-		return "front"
-	}
-	return "upstream"
-}
-
-func (p *pipe) dstLeg() string {
-	if p.dir == toUpstream {
-		return "upstream"
-	}
-	return "front"
-}
-
 // legError is a failed read or write on one leg.
 type legError struct {
-	leg, op string
-	err     error
+	leg side
+	op  string
+	err error
 }
 
-func (e *legError) Error() string { return e.op + " " + e.leg + ": " + e.err.Error() }
+func (e *legError) Error() string { return e.op + " " + string(e.leg) + ": " + e.err.Error() }
 func (e *legError) Unwrap() error { return e.err }
 
 // streamError is a message on a stream the receiving leg did not negotiate.
 type streamError struct {
-	dir    string
+	dir    direction
 	stream uint16
 	have   uint16
 }
 
 func (e *streamError) Error() string {
-	return fmt.Sprintf("message on stream %d, but the %s leg has only %d outbound streams", e.stream, legOf(e.dir), e.have)
+	return fmt.Sprintf("message on stream %d, but the %s leg has only %d outbound streams", e.stream, e.dir.dst, e.have)
 }
 
 // stallError is a consumer that did not move for stall_timeout while its quota
 // was full.
 type stallError struct {
-	dir         string
+	dir         direction
 	after       time.Duration
 	held, limit int64
 }
 
 func (e *stallError) Error() string {
 	return fmt.Sprintf("%s consumer stalled: nothing released for %v while %d bytes of its %d-byte quota were held",
-		legOf(e.dir), e.after.Round(time.Millisecond), e.held, e.limit)
-}
-
-func legOf(dir string) string {
-	if dir == toUpstream {
-		return "upstream"
-	}
-	return "front"
+		e.dir.dst, e.after.Round(time.Millisecond), e.held, e.limit)
 }

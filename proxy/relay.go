@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/sctpguard/sctpguard/admin"
 	"github.com/sctpguard/sctpguard/config"
 	"github.com/sctpguard/sctpguard/gate"
 	"github.com/sctpguard/sctpguard/quota"
@@ -26,8 +27,7 @@ type Relay struct {
 	cost   quota.CostModel
 	obs    *gate.Observer // the process's: releases every association's charges
 	budget *quota.Budget  // the relay's socket level; its parent is the global budget
-	ln     *sctpsock.Listener
-	shared *sharedSocket // the front socket for listen_style one_to_many; ln is then nil
+	front  frontSocket    // where front associations come from; nil until listen
 
 	mu       sync.Mutex
 	assocs   map[uint64]*association
@@ -65,7 +65,7 @@ func (r *Relay) listen() error {
 	if err != nil {
 		return fmt.Errorf("relay %q: listen %v: %w", cfg.Name, cfg.Listen, err)
 	}
-	r.ln = ln
+	r.front = oneToOneFront{ln}
 	r.log.Info("listening", "addrs", fmt.Sprint(ln.Addrs()), "upstream", fmt.Sprint(cfg.Upstream))
 	return nil
 }
@@ -91,31 +91,28 @@ func (r *Relay) frontOptions(cfg *config.Relay) sctpsock.Options {
 var relayEvents = sctpsock.DefaultEvents
 
 // Addrs are the addresses the relay listens on (with the port the kernel chose for 0).
-func (r *Relay) Addrs() []netip.AddrPort {
-	if r.shared != nil {
-		return r.sharedAddrs()
-	}
-	return r.ln.Addrs()
-}
+func (r *Relay) Addrs() []netip.AddrPort { return r.front.addrs() }
 
 // serve accepts associations until the listener is closed, then waits for every
 // association to end (by itself, by drain, or by abort when ctx ends).
 func (r *Relay) serve(ctx context.Context) {
 	r.acceptLoop(ctx)
 	r.wg.Wait()
-	r.closeShared()
+	if err := r.front.close(); err != nil && !closedErr(err) {
+		r.log.Warn("close front socket", "error", err)
+	}
 }
 
 // acceptLoop accepts associations until the listener is closed.
 func (r *Relay) acceptLoop(ctx context.Context) {
 	for {
-		front, err := r.accept()
+		front, err := r.front.accept()
 		if errors.Is(err, net.ErrClosed) {
 			return
 		}
 		if err != nil {
 			r.log.Error("accept", "error", err)
-			if !sleepCtx(ctx, 50*time.Millisecond) {
+			if !sleepCtx(ctx, acceptRetry) {
 				return
 			}
 			continue
@@ -147,21 +144,18 @@ func (r *Relay) admit() bool {
 // refuseNow aborts an association accepted beyond max_connecting, from the
 // accept loop: no goroutine, no upstream INIT, no quota.
 func (r *Relay) refuseNow(front leg) {
-	r.log.Warn("association refused", "front", peerString(front), "reason", endTooManyConnecting,
+	r.log.Warn("association refused", "front", peerString(front), "reason", admin.EndTooManyConnecting,
 		"error", fmt.Sprintf("%d associations already wait for an upstream connect (max_connecting)", r.connecting.Load()))
-	r.totals.refuse(endTooManyConnecting)
+	r.totals.refuse(admin.EndTooManyConnecting)
 	front.Abort()
 }
 
 // close stops accepting; live associations go on until they end or ctx ends.
 func (r *Relay) close() error {
-	if r.shared != nil {
-		return r.shared.stopListening()
+	if r.front == nil {
+		return nil // never listened
 	}
-	if r.ln == nil {
-		return nil
-	}
-	return r.ln.Close()
+	return r.front.stopListening()
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {

@@ -63,8 +63,11 @@ func (r *Relay) summary() admin.RelayStatus {
 		Totals:      r.totals.snapshot(),
 	}
 	rs.Totals.Blocked = r.budget.BlockedTime()
-	if r.shared != nil {
-		rs.Shared = r.sharedStatus() // its queue is charged to the budget
+	if r.front != nil {
+		rs.Shared = r.front.status() // a shared socket's queue is charged to the budget
+	}
+	if rs.Shared != nil {
+		rs.Totals.Dropped = mergeDrops(rs.Totals.Dropped, rs.Shared.DroppedBy)
 	}
 	rs.Associations = r.count()
 	rs.Ending = min(int(r.totals.ending.Load()), rs.Associations)
@@ -72,7 +75,7 @@ func (r *Relay) summary() admin.RelayStatus {
 }
 
 func (a *association) status(kernel *kernelView) admin.AssocStatus {
-	up, front := a.accts[0], a.accts[1]
+	up, front := a.accts.toUp, a.accts.toFront
 	st := admin.AssocStatus{
 		ID: a.id, Relay: a.relay, Front: a.frontAddr, Upstream: a.upAddr,
 		State:          a.state(),
@@ -84,10 +87,8 @@ func (a *association) status(kernel *kernelView) admin.AssocStatus {
 		Age:     time.Since(a.started).Round(time.Millisecond),
 	}
 	st.GateToUpstream, st.GateToFront = gateStatus(a.toUp.gate), gateStatus(a.toFront.gate)
-	if l, ok := a.front.(*manyLeg); ok {
-		st.QueuedToUpstream = l.queuedCost()
-		st.HeldToUpstream += st.QueuedToUpstream
-	}
+	st.QueuedToUpstream = a.front.queuedCost()
+	st.HeldToUpstream += st.QueuedToUpstream
 	if f, u, ok := kernel.legs(a); ok {
 		// Toward upstream: the front leg's receive queue and the upstream leg's
 		// send queue; toward the front, the other two.
@@ -105,14 +106,14 @@ func (a *association) status(kernel *kernelView) admin.AssocStatus {
 }
 
 // state is ESTABLISHED while both legs relay, else what ends the association.
-func (a *association) state() string {
+func (a *association) state() admin.AssocState {
 	if a.draining.Load() {
-		return "DRAINING"
+		return admin.StateDraining
 	}
-	if r, _ := a.reason.Load().(string); r != "" {
-		return "ENDING(" + r + ")"
+	if r := a.endReason(); r != "" {
+		return admin.Ending(r)
 	}
-	return "ESTABLISHED"
+	return admin.StateEstablished
 }
 
 func stringsOf[T fmt.Stringer](xs []T) []string {
@@ -125,5 +126,5 @@ func stringsOf[T fmt.Stringer](xs []T) []string {
 
 func gateStatus(g *gate.Gate) admin.GateStatus {
 	s := g.Status()
-	return admin.GateStatus{Source: s.Source, Unread: s.Unread, Window: s.Window, Held: s.Held, Probes: s.Probes}
+	return admin.GateStatus{Source: s.Source, Unread: s.Unread, Window: s.Window, HeldMsgs: s.Held, Probes: s.Probes}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/sctpguard/sctpguard/admin"
 	"github.com/sctpguard/sctpguard/config"
 	"github.com/sctpguard/sctpguard/sctpsock"
 )
@@ -33,28 +34,44 @@ func (l kernelLeg) Paths() ([]sctpsock.PathInfo, error) {
 }
 func (l kernelLeg) LocalAddrs() ([]netip.AddrPort, error) { l.asked.Add(1); return nil, errNoKernel }
 func (l kernelLeg) PeerAddrs() ([]netip.AddrPort, error)  { l.asked.Add(1); return nil, errNoKernel }
+func (l kernelLeg) queuedCost() int64                     { return 0 }
 
 // trackedAssociation builds an association of r on kernelLegs, as pair does,
 // and tracks it.
 func trackedAssociation(t *testing.T, r *Relay, id uint64, asked *atomic.Int64) *association {
 	t.Helper()
-	front, up := kernelLeg{asked: asked}, kernelLeg{asked: asked}
-	a := &association{id: id, relay: r.Name(), log: hclog.NewNullLogger(), front: front, up: up}
+	a := openedAssociation(t, r, id, asked)
+	addPipes(t, r, a)
+	return a
+}
+
+// openedAssociation is an association of r on kernelLegs whose accounts are
+// open, as pair has it before it dials upstream: no pipes, not tracked.
+func openedAssociation(t *testing.T, r *Relay, id uint64, asked *atomic.Int64) *association {
+	t.Helper()
+	a := &association{id: id, relay: r.Name(), log: hclog.NewNullLogger(),
+		front: kernelLeg{asked: asked}, up: kernelLeg{asked: asked}}
 	accts, err := r.openAccounts(r.cfg.Load())
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.accts = accts
-	a.toUp = r.newPipe(a, toUpstream, front, up, 10, 0, a.accts[0])
-	a.toFront = r.newPipe(a, toFront, up, front, 10, 0, a.accts[1])
+	return a
+}
+
+// addPipes builds a's pipes, as pair does once upstream answered, and tracks
+// it until the test ends.
+func addPipes(t *testing.T, r *Relay, a *association) {
+	t.Helper()
+	a.toUp = r.newPipe(a, toUpstream, a.front, a.up, 10, 0, a.accts.toUp)
+	a.toFront = r.newPipe(a, toFront, a.up, a.front, 10, 0, a.accts.toFront)
 	r.track(a)
 	t.Cleanup(func() {
 		r.untrack(a)
-		for _, acct := range a.accts {
+		for _, acct := range a.accts.each() {
 			acct.Close()
 		}
 	})
-	return a
 }
 
 // TestSummaryAsksNoKernel: the summary a metrics scrape reads asks the
@@ -72,11 +89,11 @@ func TestSummaryAsksNoKernel(t *testing.T) {
 	for i := range n {
 		as = append(as, trackedAssociation(t, r, uint64(i+1), &asked))
 	}
-	if err := as[0].accts[0].Charge(t.Context(), 3000); err != nil {
+	if err := as[0].accts.toUp.Charge(t.Context(), 3000); err != nil {
 		t.Fatal(err)
 	}
 	as[1].toUp.sent(3000, 100, false)
-	as[2].setReason(endShutdown)
+	as[2].setReason(admin.EndShutdown)
 	asked.Store(0)
 
 	st := s.Summary()
@@ -90,7 +107,7 @@ func TestSummaryAsksNoKernel(t *testing.T) {
 			rs.Associations, rs.Ending, rs.Held, rs.Totals.MsgsToUpstream, rs.Totals.BytesToUpstream, len(st.Associations), n)
 	}
 	r.totals.add(as[2]) // as handle does once it has run
-	if rs := s.Summary().Relays[0]; rs.Ending != 0 || rs.Totals.Ended[endShutdown] != 1 {
+	if rs := s.Summary().Relays[0]; rs.Ending != 0 || rs.Totals.Ended[admin.EndShutdown] != 1 {
 		t.Fatalf("after the end: %d ending, ended %v; want 0 and shutdown 1", rs.Ending, rs.Totals.Ended)
 	}
 
@@ -115,27 +132,13 @@ func TestConnectingAssociationGetsReloadedQuota(t *testing.T) {
 	var asked atomic.Int64
 	live := trackedAssociation(t, r, 1, &asked)
 
-	front, up := kernelLeg{asked: &asked}, kernelLeg{asked: &asked}
-	connecting := &association{id: 2, relay: r.Name(), log: hclog.NewNullLogger(), front: front, up: up}
-	accts, err := r.openAccounts(r.cfg.Load()) // as pair does before it dials
-	if err != nil {
-		t.Fatal(err)
-	}
-	connecting.accts = accts
+	connecting := openedAssociation(t, r, 2, &asked) // as pair does before it dials
 	rc := *r.cfg.Load()
 	rc.Quota.Association = old / 2
 	r.update(rc) // the reload, while it connects
-	connecting.toUp = r.newPipe(connecting, toUpstream, front, up, 10, 0, connecting.accts[0])
-	connecting.toFront = r.newPipe(connecting, toFront, up, front, 10, 0, connecting.accts[1])
-	r.track(connecting)
-	t.Cleanup(func() {
-		r.untrack(connecting)
-		for _, acct := range connecting.accts {
-			acct.Close()
-		}
-	})
+	addPipes(t, r, connecting)
 	for _, a := range []*association{live, connecting} {
-		for i, acct := range a.accts {
+		for i, acct := range a.accts.each() {
 			if got := acct.Limit(); got != old/2 {
 				t.Errorf("association %d, direction %d: quota %d after the reload, want %d (was %d)", a.id, i, got, old/2, old)
 			}

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"maps"
 	"sync"
 	"sync/atomic"
 
@@ -18,8 +19,10 @@ type totals struct {
 	pathEvents        atomic.Uint64
 	ending            atomic.Int64 // live associations no longer ESTABLISHED
 
+	dropped drops // undeliverable messages, as associations end
+
 	mu    sync.Mutex
-	ended map[string]uint64
+	ended map[admin.EndReason]uint64
 }
 
 // relayed counts one direction's messages and payload bytes.
@@ -31,17 +34,17 @@ func (c *relayed) add(n int) {
 }
 
 // refuse counts a front association aborted before it was relayed.
-func (t *totals) refuse(reason string) {
+func (t *totals) refuse(reason admin.EndReason) {
 	t.refused.Add(1)
 	t.end(reason)
 }
 
 // end counts an association that ended for reason.
-func (t *totals) end(reason string) {
+func (t *totals) end(reason admin.EndReason) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.ended == nil {
-		t.ended = make(map[string]uint64)
+		t.ended = make(map[admin.EndReason]uint64)
 	}
 	t.ended[reason]++
 }
@@ -55,20 +58,21 @@ func (t *totals) snapshot() admin.RelayTotals {
 		PathEvents: t.pathEvents.Load(),
 	}
 	t.mu.Lock()
-	out.Ended = make(map[string]uint64, len(t.ended))
-	for k, v := range t.ended {
-		out.Ended[k] = v
-	}
+	out.Ended = maps.Clone(t.ended)
 	t.mu.Unlock()
+	out.Dropped = t.dropped.snapshot()
+	if out.Ended == nil {
+		out.Ended = map[admin.EndReason]uint64{}
+	}
 	return out
 }
 
-// add folds an ended association into the totals: its end reason (its
-// messages were counted as they were written), and it leaves the gauge of
-// ending associations.
+// add folds an ended association into the totals: its end reason and the
+// messages it could not deliver (its messages were counted as they were
+// written), and it leaves the gauge of ending associations.
 func (t *totals) add(a *association) {
-	reason, _ := a.reason.Load().(string)
-	t.end(reason)
+	t.end(a.endReason())
+	t.dropped.add(admin.DropUndeliverable, a.toUp.undeliverable.Load()+a.toFront.undeliverable.Load())
 	if a.phase.Swap(phaseGone) == phaseEnding {
 		t.ending.Add(-1)
 	}

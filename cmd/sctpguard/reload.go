@@ -1,81 +1,38 @@
 package main
 
 import (
-	"errors"
+	"context"
 	"fmt"
-	"sync"
+	"io"
+	"time"
 
-	"github.com/hashicorp/go-hclog"
-
+	"github.com/sctpguard/sctpguard/admin"
 	"github.com/sctpguard/sctpguard/config"
-	"github.com/sctpguard/sctpguard/proxy"
-	"github.com/sctpguard/sctpguard/sdnotify"
 )
 
-// reloader re-reads the configuration file for SIGHUP and POST /v1/reload, one
-// reload at a time.
-type reloader struct {
-	path string
-	srv  *proxy.Server
-	log  hclog.Logger
+// reloadCmd asks the running daemon to re-read its configuration file, like
+// SIGHUP, but answers with the outcome: the diagnostics of a refused file are
+// printed here rather than only logged.
+func reloadCmd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("reload", "sctpguard reload [-s SOCKET]",
+		`Asks the running daemon to re-read its configuration file (the one it was
+started with) and put it in force, like SIGHUP, and prints the outcome. If the
+file is invalid, every problem is printed and the running configuration stays.
 
-	mu  sync.Mutex
-	cur *config.Config // the configuration in force
-}
-
-// Reload loads the file and puts it in force. On any problem it returns an error
-// listing every one, and the running configuration stays.
-func (r *reloader) Reload() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	sdnotify.Reloading()
-	defer sdnotify.Ready()
-	cfg, err := config.Load(r.path, config.WithHost(config.ReadHost()))
-	if err != nil {
-		return err
+Examples:
+  sctpguard reload
+  sctpguard check -c /etc/sctpguard/sctpguard.hcl && sctpguard reload
+  sctpguard reload -s /run/sctpguard/admin.sock`, stderr)
+	sock := fs.String("s", config.DefaultAdminSocket, "admin `socket` of the daemon")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
-	for _, w := range restartOnly(r.cur, cfg) {
-		r.log.Warn("reload: setting changed but applies only after a restart", "setting", w)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := admin.Reload(ctx, *sock); err != nil {
+		fmt.Fprintf(stderr, "sctpguard reload: %v\n", err)
+		return exitFailure
 	}
-	if err := r.srv.Apply(cfg); err != nil {
-		return err
-	}
-	r.log.SetLevel(hclog.LevelFromString(cfg.Log.Level))
-	r.cur = cfg
-	r.log.Info("configuration reloaded", "config", r.path, "relays", len(cfg.Relays),
-		"global_quota", config.FormatSize(cfg.Quota.Global))
-	return nil
-}
-
-// reloadLogged reloads and logs the outcome, each problem on a line of its own.
-func (r *reloader) reloadLogged(trigger string) {
-	err := r.Reload()
-	if err == nil {
-		return
-	}
-	var cerr *config.Error
-	if errors.As(err, &cerr) {
-		for _, d := range cerr.Diags {
-			r.log.Error("reload refused: invalid configuration", "trigger", trigger, "problem", d.String())
-		}
-		r.log.Error("reload refused; the running configuration stays", "trigger", trigger, "problems", len(cerr.Diags))
-		return
-	}
-	r.log.Error("reload refused; the running configuration stays", "trigger", trigger, "error", err)
-}
-
-// restartOnly names the settings that changed between a and b but are only read
-// at start.
-func restartOnly(a, b *config.Config) []string {
-	var out []string
-	check := func(name string, changed bool) {
-		if changed {
-			out = append(out, name)
-		}
-	}
-	check("admin", a.Admin != b.Admin)
-	check("metrics.listen", a.Metrics != b.Metrics)
-	check("log.format", a.Log.Format != b.Log.Format)
-	check(fmt.Sprintf("cost (live relays keep header %s, overhead %s)", config.FormatSize(a.Cost.Header), config.FormatSize(a.Cost.Overhead)), a.Cost != b.Cost)
-	return out
+	fmt.Fprintln(stdout, "reloaded: the new configuration is in force")
+	return exitOK
 }

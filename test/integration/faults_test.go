@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sctpguard/sctpguard/sctpsock"
+	"github.com/sctpguard/sctpguard/test/echopeer"
 )
 
 // Faults: the peer restarts, never answers, aborts mid-stream; sctpguard is killed
@@ -51,7 +52,7 @@ func echoRound(t *testing.T, c *sctpsock.Conn, n int) {
 	if err := f.send(c, 0, n); err != nil {
 		t.Fatalf("application: %v", err)
 	}
-	waitFor(t, "echoes", 30*time.Second, func() bool { return f.atFront.count() >= n || f.atFront.problem() != "" })
+	eventually(t, "echoes", 30*time.Second, func() bool { return f.atFront.count() >= n || f.atFront.problem() != "" })
 	f.atFront.verify(t, "application (echoes)", n)
 	select {
 	case err := <-ended:
@@ -236,7 +237,7 @@ func (p *echoingPeer) abortAll(t *testing.T) {
 // keep relaying, sctpguard does not crash, and once the limit is raised again a new
 // association is relayed.
 func TestDescriptorExhaustion(t *testing.T) {
-	up := startPeer(t, faultOpts, echo)
+	up := startPeer(t, faultOpts, echopeer.Serve)
 	g := startGuard(t, relayConfig(up.addr, `streams = 4`))
 	g.waitLog("started", 20*time.Second)
 	var live []*sctpsock.Conn

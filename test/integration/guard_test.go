@@ -140,22 +140,22 @@ func matches(e map[string]any, kv []string) bool {
 // waitLog waits for a log entry as findLog describes it.
 func (g *guard) waitLog(msg string, timeout time.Duration, kv ...string) map[string]any {
 	g.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if e := g.findLog(msg, kv...); e != nil {
-			return e
+	var e map[string]any
+	eventually(g.t, fmt.Sprintf("log line %q %v", msg, kv), timeout, func() bool {
+		if e = g.findLog(msg, kv...); e != nil {
+			return true
 		}
 		select {
 		case <-g.done:
-			if e := g.findLog(msg, kv...); e != nil {
-				return e
+			if e = g.findLog(msg, kv...); e == nil {
+				g.t.Fatalf("sctpguard exited before logging %q %v:\n%s", msg, kv, g.raw.String())
 			}
-			g.t.Fatalf("sctpguard exited before logging %q %v:\n%s", msg, kv, g.raw.String())
-		case <-time.After(20 * time.Millisecond):
+			return true
+		default:
+			return false
 		}
-	}
-	g.t.Fatalf("no log line %q %v within %v", msg, kv, timeout)
-	return nil
+	})
+	return e
 }
 
 // pid is the process id of the running sctpguard.

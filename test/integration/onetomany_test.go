@@ -16,6 +16,7 @@ import (
 
 	"github.com/sctpguard/sctpguard/admin"
 	"github.com/sctpguard/sctpguard/sctpsock"
+	"github.com/sctpguard/sctpguard/test/echopeer"
 )
 
 // These tests run relays with listen_style = "one_to_many": every front association
@@ -37,7 +38,7 @@ func oneToMany(extra string) string {
 // eight associations on one socket of the sctpguard process, and status says so.
 func TestOneToManyRelay(t *testing.T) {
 	const n, perClient, streams = 8, 300, 4
-	up := startPeer(t, sctpsock.Options{OutStreams: streams, MaxInStreams: streams}, echo)
+	up := startPeer(t, sctpsock.Options{OutStreams: streams, MaxInStreams: streams}, echopeer.Serve)
 	g := startGuard(t, relayConfig(up.addr, oneToMany(`streams = 4
   quota {
     association = "1MiB"
@@ -54,11 +55,11 @@ func TestOneToManyRelay(t *testing.T) {
 	if fds := processSockets(t, g.pid(), inode); fds != 1 {
 		t.Fatalf("sctpguard has %d descriptors on socket %s, want 1", fds, inode)
 	}
-	st := guardStatus(t, g)
-	for i := 0; i < 100 && len(st.Associations) < n; i++ { // the last ones may still be connecting upstream
-		time.Sleep(100 * time.Millisecond)
+	var st admin.Status
+	eventually(t, fmt.Sprintf("%d associations in status", n), 10*time.Second, func() bool { // the last ones may still be connecting upstream
 		st = guardStatus(t, g)
-	}
+		return len(st.Associations) >= n
+	})
 	if r := st.Relays[0]; r.ListenStyle != "one_to_many" || r.Shared == nil || r.Shared.Associations != n || len(st.Associations) != n {
 		t.Fatalf("status: relay %+v, %d associations", r, len(st.Associations))
 	}
@@ -83,12 +84,7 @@ func TestOneToManyRelay(t *testing.T) {
 	for _, c := range clients {
 		c.Shutdown()
 	}
-	for range 100 {
-		if g.countLog("association ended") == n {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	eventually(t, fmt.Sprintf("%d associations to end", n), 10*time.Second, func() bool { return g.countLog("association ended") >= n })
 	if got := g.countLog("association ended"); got != n {
 		t.Fatalf("%d associations ended, want %d", got, n)
 	}
@@ -247,6 +243,8 @@ func TestOneToManyThirdParty(t *testing.T) {
 		sent = append(sent, s...)
 	}
 	var got []sample
+	// A bounded wait, not eventually: too few lines is no failure by itself,
+	// the comparison below names what is missing.
 	for range 100 {
 		b, _ := os.ReadFile(serverLog)
 		// sctp_test's server prints no SNDRCV line for the first message of an association.
@@ -321,8 +319,7 @@ func TestOneToManySocketQuota(t *testing.T) {
 	var stalledAt time.Time
 	var maxUsed, maxXAcct, maxXQueue int64
 	var atStall int
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
+	eventually(t, "the shared socket to stall, and 2s to pass", 90*time.Second, func() bool {
 		st := guardStatus(t, g)
 		r := st.Relays[0]
 		maxUsed = max(maxUsed, r.Budget.Used)
@@ -336,14 +333,8 @@ func TestOneToManySocketQuota(t *testing.T) {
 		if stalledAt.IsZero() && r.Shared != nil && r.Shared.Stalls > 0 && maxXAcct > 0 {
 			stalledAt, atStall = time.Now(), sumProgress(&progress)
 		}
-		if !stalledAt.IsZero() && time.Since(stalledAt) > 2*time.Second {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if stalledAt.IsZero() {
-		t.Fatalf("the shared socket never stalled; relay budget peaked at %d", maxUsed)
-	}
+		return !stalledAt.IsZero() && time.Since(stalledAt) > 2*time.Second
+	}, func() string { return fmt.Sprintf("relay budget peaked at %d", maxUsed) })
 	afterStall := sumProgress(&progress)
 	t.Logf("the others made %d exchanges in 1s before the flood, %d between its start and the stall %v later, %d in the 2s after it",
 		before, atStall-before, stalledAt.Sub(floodStart).Round(time.Millisecond), afterStall-atStall)
@@ -371,10 +362,7 @@ func TestOneToManySocketQuota(t *testing.T) {
 		t.Fatal("X's messages did not all arrive")
 	}
 	resumed := sumProgress(&progress)
-	time.Sleep(time.Second)
-	if sumProgress(&progress) <= resumed {
-		t.Fatal("the others did not resume")
-	}
+	eventually(t, "the others to resume", 10*time.Second, func() bool { return sumProgress(&progress) > resumed })
 	close(stop)
 	wg.Wait()
 	for i := range progress {
@@ -397,7 +385,7 @@ func stallPeer(c *sctpsock.Conn, release <-chan struct{}, done chan<- int) {
 	}
 	if m.PPID != floodMark {
 		if c.WriteMsg(m) == nil {
-			echo(c)
+			echopeer.Serve(c)
 		}
 		return
 	}
@@ -514,7 +502,7 @@ func (p *restartablePeer) start(t *testing.T) {
 			p.mu.Lock()
 			p.conns = append(p.conns, c)
 			p.mu.Unlock()
-			go echo(c)
+			go echopeer.Serve(c)
 		}
 	}()
 }

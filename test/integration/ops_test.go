@@ -21,6 +21,7 @@ import (
 
 	"github.com/sctpguard/sctpguard/admin"
 	"github.com/sctpguard/sctpguard/sctpsock"
+	"github.com/sctpguard/sctpguard/test/echopeer"
 )
 
 // Operations: live reload, graceful stop, status and metrics, as an operator sees them.
@@ -112,19 +113,6 @@ func startSender(c *sctpsock.Conn, size int, stop <-chan struct{}) *sender {
 	return s
 }
 
-// waitFor polls cond every 10 ms until it holds or timeout passes.
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > timeout {
-			t.Fatalf("%s: not within %v", what, timeout)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return time.Since(start)
-}
-
 // rewrite replaces the guard's configuration file.
 func (g *guard) rewrite(t *testing.T, cfg string) {
 	t.Helper()
@@ -188,12 +176,12 @@ func TestReloadUnderTraffic(t *testing.T) {
 	c := dial(t, g.addr, sctpsock.Options{NoDelay: true})
 	stop := make(chan struct{})
 	s := startSender(c, 100, stop)
-	waitFor(t, "first messages relayed", 30*time.Second, func() bool { return up.arrived.Load() > 500 })
+	eventually(t, "first messages relayed", 30*time.Second, func() bool { return up.arrived.Load() > 500 })
 
 	// A bigger quota, in force for the live association within a second.
 	g.rewrite(t, relayConfig(up.addr, `quota { association = "3MiB" }`))
 	g.signal(t, syscall.SIGHUP)
-	took := waitFor(t, "new quota in status", 5*time.Second, func() bool { return quotaOf(guardStatus(t, g), "test") == 3<<20 })
+	took := eventually(t, "new quota in status", 5*time.Second, func() bool { return quotaOf(guardStatus(t, g), "test") == 3<<20 })
 	t.Logf("new quota visible in status %v after SIGHUP", took.Round(time.Millisecond))
 	if took > time.Second {
 		t.Errorf("new quota took %v to show in status; want within 1s", took)
@@ -208,7 +196,7 @@ func TestReloadUnderTraffic(t *testing.T) {
 	g.waitLog("reload refused; the running configuration stays", 10*time.Second, "problems", "1")
 	g.waitLog("reload refused: invalid configuration", time.Second, "problem", "quota.association")
 	before := up.arrived.Load()
-	waitFor(t, "traffic after the refused reload", 30*time.Second, func() bool { return up.arrived.Load() > before+500 })
+	eventually(t, "traffic after the refused reload", 30*time.Second, func() bool { return up.arrived.Load() > before+500 })
 	if q := quotaOf(guardStatus(t, g), "test"); q != 3<<20 {
 		t.Errorf("quota after a refused reload is %d, want it kept at %d", q, 3<<20)
 	}
@@ -249,7 +237,7 @@ func TestReloadUnderTraffic(t *testing.T) {
 		t.Fatalf("sender: %v", s.err)
 	}
 	c.Shutdown()
-	waitFor(t, "every message relayed", 60*time.Second, func() bool { return up.arrived.Load() >= s.sent.Load() })
+	eventually(t, "every message relayed", 60*time.Second, func() bool { return up.arrived.Load() >= s.sent.Load() })
 	time.Sleep(200 * time.Millisecond) // a duplicate would arrive now
 	up.check(t, s.sent.Load())
 	t.Logf("%d messages relayed across 4 reloads", s.sent.Load())
@@ -278,15 +266,7 @@ func stalledFlow(t *testing.T, extra string) (*guard, *flowPeer, *sctpsock.Conn,
 	g := startGuard(t, relayConfig(up.addr, "max_message = \"64KiB\"\n  quota { association = \"260KiB\" }")+extra)
 	c := dial(t, g.addr, sctpsock.Options{NoDelay: true})
 	s := startSender(c, 1024, nil)
-	// The sender is blocked once its count stops moving.
-	last := int64(-1)
-	waitFor(t, "sender blocked", 60*time.Second, func() bool {
-		n := s.sent.Load()
-		stuck := n == last && n > 0
-		last = n
-		time.Sleep(300 * time.Millisecond)
-		return stuck
-	})
+	waitBlockedSender(t, s)
 	t.Logf("sender blocked after %d messages of 1 KiB", s.sent.Load())
 	return g, up, c, s, release
 }
@@ -300,6 +280,8 @@ func TestDrainDeliversQueued(t *testing.T) {
 	go func() { _, err := readEnd(c, 60*time.Second); frontEnd <- err }()
 	g.signal(t, syscall.SIGTERM)
 	g.waitLog("draining", 10*time.Second, "associations", "1")
+	// The drain must hold while the upstream still reads nothing: there is no
+	// event for "still waiting", so the upstream stays stalled a bounded 500 ms.
 	time.Sleep(500 * time.Millisecond)
 	close(release)
 	code, took := g.exit(t, 60*time.Second)
@@ -330,6 +312,8 @@ func TestSecondSignalAborts(t *testing.T) {
 	g, up, _, s, release := stalledFlow(t, `shutdown { drain_timeout = "5m" }`)
 	g.signal(t, syscall.SIGTERM)
 	g.waitLog("draining", 10*time.Second)
+	// The second signal must find the drain stuck, not just begun: a bounded
+	// 300 ms in which nothing can end it (the upstream reads nothing).
 	time.Sleep(300 * time.Millisecond)
 	g.signal(t, syscall.SIGTERM)
 	_, took := g.exit(t, 10*time.Second)
@@ -352,6 +336,20 @@ func TestDrainTimeout(t *testing.T) {
 	}
 	g.findLogOrFail(t, "drain timeout: aborting the associations left", "associations", "1")
 	assertAborted(t, up, s, release)
+}
+
+// waitBlockedSender waits until s has sent something and its count has not
+// moved for 300 ms: sctpguard takes no more.
+func waitBlockedSender(t *testing.T, s *sender) {
+	t.Helper()
+	last, since := int64(-1), time.Now()
+	eventually(t, "sender blocked", 60*time.Second, func() bool {
+		if n := s.sent.Load(); n != last {
+			last, since = n, time.Now()
+			return false
+		}
+		return last > 0 && time.Since(since) >= 300*time.Millisecond
+	})
 }
 
 // assertAborted checks what both ends of an aborted drain see: the application's
@@ -386,7 +384,7 @@ func (g *guard) findLogOrFail(t *testing.T, msg string, kv ...string) {
 // TestStatusAndMetrics: after 100 messages each way, `sctpguard status` and
 // /metrics show them, and the end of the association is counted by reason.
 func TestStatusAndMetrics(t *testing.T) {
-	up := startPeer(t, sctpsock.Options{}, echo)
+	up := startPeer(t, sctpsock.Options{}, echopeer.Serve)
 	g := startGuard(t, relayConfig(up.addr, "")+`metrics { listen = "127.0.0.1:19368" }`)
 	url := fmt.Sprint(g.waitLog("started", 10*time.Second)["metrics"])
 	c := dial(t, g.addr, sctpsock.Options{})
@@ -479,7 +477,7 @@ func localAddr(t *testing.T, c *sctpsock.Conn) string {
 // TestReloadCommand: `sctpguard reload` prints a refused file's problems and
 // exits 1 with nothing changed, and exits 0 once the file is valid.
 func TestReloadCommand(t *testing.T) {
-	up := startPeer(t, sctpsock.Options{}, echo)
+	up := startPeer(t, sctpsock.Options{}, echopeer.Serve)
 	base := relayConfig(up.addr, "")
 	g := startGuard(t, base)
 	c := dial(t, g.addr, sctpsock.Options{})
@@ -529,7 +527,7 @@ func TestNotifySocket(t *testing.T) {
 		}
 		return strings.TrimSuffix(string(b[:n]), "\n")
 	}
-	up := startPeer(t, sctpsock.Options{}, echo)
+	up := startPeer(t, sctpsock.Options{}, echopeer.Serve)
 	g := startGuard(t, relayConfig(up.addr, ""))
 	if m := next(); m != "READY=1" {
 		t.Fatalf("first notification %q, want READY=1", m)

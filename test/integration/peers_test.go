@@ -41,25 +41,6 @@ func (p *peer) accept(serve func(*sctpsock.Conn)) {
 	}
 }
 
-// echo sends every data message back on the same stream with the same PPID and flags.
-func echo(c *sctpsock.Conn) {
-	defer c.Close()
-	buf := make([]byte, 64<<10)
-	for {
-		m, err := c.ReadMsg(buf)
-		if err != nil {
-			return
-		}
-		buf = m.Data[:cap(m.Data)]
-		if m.Notification != nil {
-			continue
-		}
-		if err := c.WriteMsg(m); err != nil {
-			return
-		}
-	}
-}
-
 // dial connects a test client to addr.
 func dial(t *testing.T, addr netip.AddrPort, o sctpsock.Options) *sctpsock.Conn {
 	t.Helper()

@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/sctpguard/sctpguard/sctpsock"
+	"github.com/sctpguard/sctpguard/test/echopeer"
 )
 
 // TestMessagesIntact relays messages of 1 B to 1 MiB to an echo peer and back: every
 // one must come back whole, on its stream, with its PPID and unordered flag.
 func TestMessagesIntact(t *testing.T) {
 	big := sctpsock.Options{OutStreams: 8, MaxInStreams: 8, MaxMessage: 2 << 20, SendBuffer: 4 << 20, NoDelay: true}
-	up := startPeer(t, big, echo)
+	up := startPeer(t, big, echopeer.Serve)
 	g := startGuard(t, relayConfig(up.addr, `
   streams     = 8
   max_message = "2MiB"
@@ -169,7 +170,7 @@ func TestPeerAbort(t *testing.T) {
 // TestUpstreamUnreachable: nothing listens upstream; the front association is aborted
 // and the log names the address and the error.
 func TestUpstreamUnreachable(t *testing.T) {
-	closed := startPeer(t, sctpsock.Options{}, echo)
+	closed := startPeer(t, sctpsock.Options{}, echopeer.Serve)
 	addr := closed.addr
 	closed.ln.Close() // the port is now refused
 	g := startGuard(t, relayConfig(addr, `connect_timeout = "3s"`))

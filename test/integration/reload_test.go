@@ -45,19 +45,6 @@ func startPausedPeer(t *testing.T) *pausedPeer {
 	return p
 }
 
-// waitSenderBlocked waits until the sender's count stops moving.
-func waitSenderBlocked(t *testing.T, s *sender) {
-	t.Helper()
-	last := int64(-1)
-	waitFor(t, "sender blocked", 60*time.Second, func() bool {
-		n := s.sent.Load()
-		stuck := n == last && n > 0
-		last = n
-		time.Sleep(300 * time.Millisecond)
-		return stuck
-	})
-}
-
 // TestReloadLowersQuotaBelowWaitingCharge: messages of 96 KiB (~200 KiB of
 // true cost each) wait for quota toward a peer that does not read, when a
 // reload lowers quota.association to 128 KiB (and max_message to 16 KiB, so
@@ -70,7 +57,7 @@ func TestReloadLowersQuotaBelowWaitingCharge(t *testing.T) {
 	c := dial(t, g.addr, sctpsock.Options{NoDelay: true})
 	stop := make(chan struct{})
 	big := startSender(c, 96<<10, stop)
-	waitSenderBlocked(t, big)
+	waitBlockedSender(t, big)
 	before := guardStatus(t, g).Associations
 	if len(before) != 1 {
 		t.Fatalf("status lists %d associations, want 1", len(before))
@@ -79,7 +66,7 @@ func TestReloadLowersQuotaBelowWaitingCharge(t *testing.T) {
 
 	g.rewrite(t, relayConfig(up.addr, "max_message = \"16KiB\"\n  quota { association = \"128KiB\" }"))
 	g.signal(t, syscall.SIGHUP)
-	waitFor(t, "new quota in status", 10*time.Second, func() bool { return quotaOf(guardStatus(t, g), "test") == 128<<10 })
+	eventually(t, "new quota in status", 10*time.Second, func() bool { return quotaOf(guardStatus(t, g), "test") == 128<<10 })
 	time.Sleep(time.Second) // an abort for the waiting charge would come now
 	if st := guardStatus(t, g).Associations; len(st) != 1 || st[0].State != "ESTABLISHED" {
 		t.Fatalf("after the reload status lists %+v, want the association ESTABLISHED", st)
@@ -91,7 +78,7 @@ func TestReloadLowersQuotaBelowWaitingCharge(t *testing.T) {
 	if big.err != nil {
 		t.Fatalf("sender of 96 KiB messages: %v", big.err)
 	}
-	waitFor(t, "every message delivered", 60*time.Second, func() bool { return up.arrived.Load() >= big.sent.Load() })
+	eventually(t, "every message delivered", 60*time.Second, func() bool { return up.arrived.Load() >= big.sent.Load() })
 	if b := up.bad.Load(); b != nil {
 		t.Fatalf("out of order: %s", b)
 	}
@@ -101,7 +88,7 @@ func TestReloadLowersQuotaBelowWaitingCharge(t *testing.T) {
 	up.base.Store(big.sent.Load())
 	stop2 := make(chan struct{})
 	small := startSender(c, 1024, stop2)
-	waitSenderBlocked(t, small)
+	waitBlockedSender(t, small)
 	st := guardStatus(t, g).Associations
 	if len(st) != 1 || st[0].State != "ESTABLISHED" {
 		t.Fatalf("status lists %+v, want the association ESTABLISHED", st)
@@ -121,7 +108,7 @@ func TestReloadLowersQuotaBelowWaitingCharge(t *testing.T) {
 		t.Fatalf("sender of 1 KiB messages: %v", small.err)
 	}
 	total := big.sent.Load() + small.sent.Load()
-	waitFor(t, "every message delivered", 60*time.Second, func() bool { return up.arrived.Load() >= total })
+	eventually(t, "every message delivered", 60*time.Second, func() bool { return up.arrived.Load() >= total })
 	time.Sleep(200 * time.Millisecond) // a duplicate would arrive now
 	if b := up.bad.Load(); b != nil {
 		t.Fatalf("out of order: %s", b)

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sctpguard/sctpguard/sctpsock"
+	"github.com/sctpguard/sctpguard/test/echopeer"
 )
 
 // TestThousandAssociations opens 1,000 associations through one sctpguard process,
@@ -22,7 +23,7 @@ import (
 // thread count stays under 50.
 func TestThousandAssociations(t *testing.T) {
 	const n, msgs = 1000, 5
-	up := startPeer(t, sctpsock.Options{}, echo)
+	up := startPeer(t, sctpsock.Options{}, echopeer.Serve)
 	g := startGuard(t, relayConfig(up.addr, ""))
 	conns := make([]*sctpsock.Conn, n)
 	var eg errgroup.Group
@@ -71,13 +72,11 @@ func TestThousandAssociations(t *testing.T) {
 	for _, c := range conns {
 		c.Shutdown()
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for ended := 0; ended < n; ended = g.countLog("association ended") {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d of %d associations logged their end", ended, n)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	ended := 0
+	eventually(t, fmt.Sprintf("every one of %d associations to log its end", n), 2*time.Minute, func() bool {
+		ended = g.countLog("association ended")
+		return ended >= n
+	}, func() string { return fmt.Sprintf("%d did", ended) })
 }
 
 // pingPong sends msgs numbered messages on c and checks each comes back.

@@ -341,18 +341,14 @@ func readNumbered(c *sctpsock.Conn, n int, silence time.Duration) (int, time.Dur
 func waitHeldAtMost(t *testing.T, g *guard, most int64) {
 	t.Helper()
 	var st admin.Status
-	for range 50 {
+	eventually(t, fmt.Sprintf("no association to hold more than %d B after the receivers drained", most), 5*time.Second, func() bool {
 		st = guardStatus(t, g)
 		worst := int64(0)
 		for _, a := range st.Associations {
 			worst = max(worst, a.HeldToUpstream+a.HeldToFront)
 		}
-		if worst <= most {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("sctpguard still holds more than %d B for an association after the receivers drained: %+v", most, st.Associations)
+		return worst <= most
+	}, func() string { return fmt.Sprintf("%+v", st.Associations) })
 }
 
 func guardStatus(t *testing.T, g *guard) admin.Status {
@@ -519,10 +515,7 @@ func logSNMP(t *testing.T, before map[string]int64) {
 // waitPaired waits, at most 20 s, until sctpguard's status lists n associations.
 func waitPaired(t *testing.T, g *guard, n int) {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if len(guardStatus(t, g).Associations) >= n {
-			return
-		}
-	}
-	t.Fatalf("sctpguard did not pair %d associations within 20s", n)
+	eventually(t, fmt.Sprintf("sctpguard to pair %d associations", n), 20*time.Second, func() bool {
+		return len(guardStatus(t, g).Associations) >= n
+	})
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sctpguard/sctpguard/sctpsock"
+	"github.com/sctpguard/sctpguard/test/echopeer"
 )
 
 var soakFor = flag.Duration("soak", 20*time.Second, "how long TestSoak runs its traffic (e.g. -soak 30m)")
@@ -28,7 +29,7 @@ var soakFor = flag.Duration("soak", 20*time.Second, "how long TestSoak runs its 
 // baseline and its RSS stays near it.
 func TestSoak(t *testing.T) {
 	const workers = 8
-	up := startPeer(t, sctpsock.Options{OutStreams: 8, MaxInStreams: 8}, echo)
+	up := startPeer(t, sctpsock.Options{OutStreams: 8, MaxInStreams: 8}, echopeer.Serve)
 	cfgWith := func(quota string) string {
 		return relayConfig(up.addr, fmt.Sprintf("streams = 8\n  quota { association = %q }", quota)) +
 			`metrics { listen = "127.0.0.1:19369" }`
@@ -134,7 +135,7 @@ func awaitShutdown(c *sctpsock.Conn, timeout time.Duration) error {
 // waitIdle waits until sctpguard holds no association and no charge.
 func waitIdle(t *testing.T, g *guard) {
 	t.Helper()
-	waitFor(t, "no association and nothing held", 30*time.Second, func() bool {
+	eventually(t, "no association and nothing held", 30*time.Second, func() bool {
 		st := guardStatus(t, g)
 		return len(st.Associations) == 0 && st.Global.Used == 0
 	})

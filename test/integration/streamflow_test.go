@@ -366,7 +366,7 @@ func (g *guard) countLogKV(msg string, kv ...string) int {
 // that took.
 func (g *guard) waitLogN(t *testing.T, n int, timeout time.Duration, msg string, kv ...string) time.Duration {
 	t.Helper()
-	return waitFor(t, fmt.Sprintf("log line %q %v (%d)", msg, kv, n), timeout, func() bool { return g.countLogKV(msg, kv...) >= n })
+	return eventually(t, fmt.Sprintf("log line %q %v (%d)", msg, kv, n), timeout, func() bool { return g.countLogKV(msg, kv...) >= n })
 }
 
 // statusTable is what `sctpguard status` prints.

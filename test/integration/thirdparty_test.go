@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sctpguard/sctpguard/sctpsock"
+	"github.com/sctpguard/sctpguard/test/echopeer"
 )
 
 // These tests put real third-party SCTP programs on both sides of sctpguard:
@@ -54,14 +55,11 @@ func freePort(t *testing.T) int {
 // waitListening waits until a listener shows up on port in /proc/net/sctp/eps.
 func waitListening(t *testing.T, port int) {
 	t.Helper()
-	for range 100 {
+	listening := regexp.MustCompile(fmt.Sprintf(`\s%d\s`, port))
+	eventually(t, fmt.Sprintf("a listener on port %d", port), 5*time.Second, func() bool {
 		b, _ := os.ReadFile("/proc/net/sctp/eps")
-		if regexp.MustCompile(fmt.Sprintf(`\s%d\s`, port)).Match(b) {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("nothing listens on port %d", port)
+		return listening.Match(b)
+	})
 }
 
 // run runs a program to its end and fails the test unless it exits 0.
@@ -119,6 +117,8 @@ func TestSCTPTestThroughRelay(t *testing.T) {
 		t.Fatalf("sctp_test client sent %d messages, expected 20:\n%s", len(sent), out)
 	}
 	var got []sample
+	// A bounded wait, not eventually: too few lines is no failure by itself,
+	// the comparison below names what is missing.
 	for range 100 {
 		b, _ := os.ReadFile(serverLog)
 		if got = samples(recvRE, string(b)); len(got) >= len(sent)-1 {
@@ -172,19 +172,16 @@ func TestSCTPDarnThroughRelay(t *testing.T) {
 
 func waitFile(t *testing.T, path, want string) {
 	t.Helper()
-	for range 100 {
-		if b, _ := os.ReadFile(path); bytes.Contains(b, []byte(want)) {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	b, _ := os.ReadFile(path)
-	t.Fatalf("%s never showed %q:\n%s", filepath.Base(path), want, b)
+	var b []byte
+	eventually(t, fmt.Sprintf("%s to show %q", filepath.Base(path), want), 10*time.Second, func() bool {
+		b, _ = os.ReadFile(path)
+		return bytes.Contains(b, []byte(want))
+	}, func() string { return "it holds:\n" + string(b) })
 }
 
 // TestSocatClient: socat, a byte-stream client, talks through sctpguard to an echo peer.
 func TestSocatClient(t *testing.T) {
-	up := startPeer(t, sctpsock.Options{}, echo)
+	up := startPeer(t, sctpsock.Options{}, echopeer.Serve)
 	g := startGuard(t, relayConfig(up.addr, ""))
 	// shut-none: SCTP has no half-close, so socat's shutdown at the end of its input
 	// would end the association before the echo could come back, relay or not.

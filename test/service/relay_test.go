@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sctpguard/sctpguard/sctpsock"
+	"github.com/sctpguard/sctpguard/test/echopeer"
 )
 
 // front is where the example config's relay "diameter" listens.
@@ -22,38 +23,7 @@ var front = netip.MustParseAddrPort("127.0.0.1:3868")
 // with its PPID. It listens until the test ends.
 func echoPeer(t *testing.T) netip.AddrPort {
 	t.Helper()
-	ln, err := sctpsock.Listen([]netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0")}, sctpsock.Options{NoDelay: true})
-	if err != nil {
-		t.Fatalf("peer: %v", err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go acceptEcho(ln)
-	return ln.Addrs()[0]
-}
-
-func acceptEcho(ln *sctpsock.Listener) {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		go echo(c)
-	}
-}
-
-func echo(c *sctpsock.Conn) {
-	defer c.Close()
-	buf := make([]byte, 64<<10)
-	for {
-		m, err := c.ReadMsg(buf)
-		if err != nil {
-			return
-		}
-		buf = m.Data[:cap(m.Data)]
-		if m.Notification == nil && c.WriteMsg(m) != nil {
-			return
-		}
-	}
+	return echopeer.Listen(t, sctpsock.Options{NoDelay: true})
 }
 
 // exampleConfig is examples/sctpguard.hcl with its peers moved into the VM —

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -12,13 +13,14 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/sctpguard/sctpguard/admin"
 	"github.com/sctpguard/sctpguard/quota"
 	"github.com/sctpguard/sctpguard/sctpsock"
 )
 
-// fakeMany is a shared socket fed by the test: ReadMsg returns what feed sends, in
+// fakeSeqpacket is a shared socket fed by the test: ReadMsg returns what feed sends, in
 // order; aborts and shutdowns are recorded.
-type fakeMany struct {
+type fakeSeqpacket struct {
 	feed   chan sctpsock.Msg
 	closed chan struct{}
 	once   sync.Once
@@ -28,11 +30,11 @@ type fakeMany struct {
 	aborted []int32
 }
 
-func newFakeMany() *fakeMany {
-	return &fakeMany{feed: make(chan sctpsock.Msg, 1024), closed: make(chan struct{}), read: make(chan int32, 1024)}
+func newFakeSeqpacket() *fakeSeqpacket {
+	return &fakeSeqpacket{feed: make(chan sctpsock.Msg, 1024), closed: make(chan struct{}), read: make(chan int32, 1024)}
 }
 
-func (f *fakeMany) ReadMsg(buf []byte) (sctpsock.Msg, error) {
+func (f *fakeSeqpacket) ReadMsg(buf []byte) (sctpsock.Msg, error) {
 	select {
 	case m := <-f.feed:
 		f.read <- m.AssocID
@@ -48,24 +50,25 @@ func (f *fakeMany) ReadMsg(buf []byte) (sctpsock.Msg, error) {
 	}
 }
 
-func (f *fakeMany) WriteMsg(int32, sctpsock.Msg) error { return nil }
-func (f *fakeMany) Shutdown(int32) error               { return nil }
-func (f *fakeMany) Abort(id int32) error {
+func (f *fakeSeqpacket) WriteMsg(int32, sctpsock.Msg) error { return nil }
+func (f *fakeSeqpacket) Shutdown(int32) error               { return nil }
+func (f *fakeSeqpacket) Abort(id int32) error {
 	f.mu.Lock()
 	f.aborted = append(f.aborted, id)
 	f.mu.Unlock()
 	return nil
 }
-func (f *fakeMany) Status(int32) (sctpsock.Status, error)     { return sctpsock.Status{}, nil }
-func (f *fakeMany) Paths(int32) ([]sctpsock.PathInfo, error)  { return nil, nil }
-func (f *fakeMany) PeerAddrs(int32) ([]netip.AddrPort, error) { return nil, nil }
-func (f *fakeMany) AssocLocalAddrs(int32) ([]netip.AddrPort, error) {
+func (f *fakeSeqpacket) Status(int32) (sctpsock.Status, error)     { return sctpsock.Status{}, nil }
+func (f *fakeSeqpacket) Paths(int32) ([]sctpsock.PathInfo, error)  { return nil, nil }
+func (f *fakeSeqpacket) PeerAddrs(int32) ([]netip.AddrPort, error) { return nil, nil }
+func (f *fakeSeqpacket) AssocLocalAddrs(int32) ([]netip.AddrPort, error) {
 	return nil, nil
 }
-func (f *fakeMany) SetPathOptions(int32, sctpsock.PathOptions) error { return nil }
-func (f *fakeMany) Queued() (int, int, error)                        { return 0, 0, nil }
-func (f *fakeMany) StopListening() error                             { return nil }
-func (f *fakeMany) Close() error {
+func (f *fakeSeqpacket) SetPathOptions(int32, sctpsock.PathOptions) error { return nil }
+func (f *fakeSeqpacket) Queued() (int, int, error)                        { return 0, 0, nil }
+func (f *fakeSeqpacket) LocalAddrs() []netip.AddrPort                     { return nil }
+func (f *fakeSeqpacket) StopListening() error                             { return nil }
+func (f *fakeSeqpacket) Close() error {
 	f.once.Do(func() { close(f.closed) })
 	return nil
 }
@@ -96,9 +99,9 @@ var (
 )
 
 // startShared runs a shared socket over a fake with the given quotas (bytes).
-func startShared(t *testing.T, assocQuota, socketQuota int64) (*sharedSocket, *fakeMany, *quota.Budget) {
+func startShared(t *testing.T, assocQuota, socketQuota int64) (*sharedSocket, *fakeSeqpacket, *quota.Budget) {
 	t.Helper()
-	f := newFakeMany()
+	f := newFakeSeqpacket()
 	budget := quota.NewBudget("test", socketQuota, nil)
 	budget.SetHeadroom(0)
 	s, err := newSharedSocket(f, budget, hclog.NewNullLogger())
@@ -112,40 +115,50 @@ func startShared(t *testing.T, assocQuota, socketQuota int64) (*sharedSocket, *f
 	return s, f, budget
 }
 
-func acceptLeg(t *testing.T, s *sharedSocket, f *fakeMany, id int32) *manyLeg {
+func acceptLeg(t *testing.T, s *sharedSocket, f *fakeSeqpacket, id int32) *sharedLeg {
 	t.Helper()
 	f.feed <- commUp(id)
-	l, err := s.accept()
-	if err != nil || l.id != id {
-		t.Fatalf("accept: %v, %v", l, err)
+	a, err := s.accept()
+	l, ok := a.(*sharedLeg)
+	if err != nil || !ok || l.id != id {
+		t.Fatalf("accept: %v, %v", a, err)
 	}
 	return l
 }
 
 // takeData returns the next data message of l, skipping notifications.
-func takeData(t *testing.T, l *manyLeg) sctpsock.Msg {
+func takeData(t *testing.T, l *sharedLeg) sctpsock.Msg {
 	t.Helper()
 	buf := make([]byte, 64<<10)
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		m, err := l.TryReadMsg(buf)
-		if errors.Is(err, sctpsock.ErrWouldBlock) {
-			time.Sleep(time.Millisecond)
-			continue
-		}
-		if err != nil {
+	var m sctpsock.Msg
+	eventually(t, fmt.Sprintf("a message on leg %d", l.id), 5*time.Second, func() bool {
+		var err error
+		m, err = l.TryReadMsg(buf)
+		if err != nil && !errors.Is(err, sctpsock.ErrWouldBlock) {
 			t.Fatalf("leg %d: %v", l.id, err)
 		}
-		if m.Notification == nil {
-			return m
-		}
+		return err == nil && m.Notification == nil
+	})
+	return m
+}
+
+// takeAny returns the next message or event of l.
+func takeAny(t *testing.T, l *sharedLeg) sctpsock.Msg {
+	t.Helper()
+	var m sctpsock.Msg
+	var err error
+	eventually(t, fmt.Sprintf("a message or event on leg %d", l.id), 5*time.Second, func() bool {
+		m, err = l.TryReadMsg(nil)
+		return !errors.Is(err, sctpsock.ErrWouldBlock)
+	})
+	if err != nil {
+		t.Fatalf("leg %d: %v", l.id, err)
 	}
-	t.Fatalf("leg %d: nothing within 5s", l.id)
-	return sctpsock.Msg{}
+	return m
 }
 
 // waitRead waits until the fake has handed out n messages in all.
-func waitRead(t *testing.T, f *fakeMany, n int) {
+func waitRead(t *testing.T, f *fakeSeqpacket, n int) {
 	t.Helper()
 	for range n {
 		select {
@@ -177,12 +190,11 @@ func TestSharedDemux(t *testing.T) {
 		}
 	}
 	waitRead(t, f, 2+20+1)
-	deadline := time.Now().Add(time.Second)
-	for s.dropped.Load() != 1 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if s.dropped.Load() != 1 || s.queuedCost() != 0 {
-		t.Fatalf("dropped %d, queued %d; want 1 and 0", s.dropped.Load(), s.queuedCost())
+	eventually(t, "the message of no association dropped", time.Second, func() bool {
+		return s.dropped.count(admin.DropNoAssociation) == 1
+	})
+	if d := s.status().DroppedBy; d[admin.DropNoAssociation] != 1 || len(d) != 1 || s.queuedCost() != 0 {
+		t.Fatalf("dropped %v, queued %d; want no_association 1 and 0", d, s.queuedCost())
 	}
 }
 
@@ -199,7 +211,9 @@ func TestSharedAssociationBound(t *testing.T) {
 	}
 	f.feed <- data(2, 100, 7)
 	waitRead(t, f, 4)
-	time.Sleep(50 * time.Millisecond)
+	// Once the reader stalls it waits for room for the fourth message, and
+	// reads nothing more until a message is taken.
+	eventually(t, "the reader to stall", 5*time.Second, func() bool { return s.stalls.Load() == 1 })
 	if q := slow.queuedCost(); q != 3*c9k {
 		t.Fatalf("slow leg holds %d, want %d (its quota)", q, 3*c9k)
 	}
@@ -235,7 +249,7 @@ func TestSharedSocketBound(t *testing.T) {
 		f.feed <- data(2, 9000, uint32(i))
 	}
 	waitRead(t, f, 6)
-	time.Sleep(50 * time.Millisecond)
+	eventually(t, "the reader to stall on the sixth message", 5*time.Second, func() bool { return s.stalls.Load() == 1 })
 	if used, q := budget.Used(), s.queuedCost(); used != 5*c9k || q != 5*c9k {
 		t.Fatalf("budget used %d, queued %d; want both %d", used, q, 5*c9k)
 	}
@@ -261,19 +275,16 @@ func TestSharedEndWhileFull(t *testing.T) {
 	f.feed <- data(4, 9000, 0)
 	f.feed <- commLost(4)
 	waitRead(t, f, 3)
-	deadline := time.Now().Add(time.Second)
-	for l.abortErr() == nil && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if err := l.abortErr(); !errors.Is(err, sctpsock.ErrAborted) {
-		t.Fatalf("abortErr %v, want ErrAborted", err)
-	}
-	if err := aborted(l); err == nil {
-		t.Fatal("aborted(leg) is nil after COMM_LOST")
+	eventually(t, "the leg to know of the COMM_LOST", time.Second, func() bool { return l.aborted() != nil })
+	if err := l.aborted(); !errors.Is(err, sctpsock.ErrAborted) {
+		t.Fatalf("aborted %v, want ErrAborted", err)
 	}
 	l.Abort()
 	if charged := budget.Charged(); charged != 0 {
 		t.Fatalf("budget charged %d after the leg closed", charged)
+	}
+	if d := s.status().DroppedBy; d[admin.DropAssociationClosed] != 1 || len(d) != 1 {
+		t.Fatalf("dropped %v; want association_closed 1 (the message its queue held)", d)
 	}
 	f.mu.Lock()
 	n := len(f.aborted)
@@ -296,15 +307,11 @@ func TestSharedShutdownComplete(t *testing.T) {
 		AssocChange: &sctpsock.AssocChange{State: sctpsock.ShutdownComplete}}
 	f.feed <- sctpsock.Msg{Notification: n, AssocID: 6}
 	takeData(t, l)
-	m, err := l.TryReadMsg(nil)
-	for errors.Is(err, sctpsock.ErrWouldBlock) {
-		time.Sleep(time.Millisecond)
-		m, err = l.TryReadMsg(nil)
+	m := takeAny(t, l)
+	if m.Notification == nil || m.Notification.AssocChange.State != sctpsock.ShutdownComplete {
+		t.Fatalf("after the data: %+v", m)
 	}
-	if err != nil || m.Notification == nil || m.Notification.AssocChange.State != sctpsock.ShutdownComplete {
-		t.Fatalf("after the data: %+v, %v", m, err)
-	}
-	if l.abortErr() != nil || aborted(l) != nil {
+	if l.aborted() != nil {
 		t.Fatal("a graceful end counted as abort")
 	}
 	a := association{log: hclog.NewNullLogger()}
@@ -326,17 +333,11 @@ func TestSharedStopListening(t *testing.T) {
 	}
 	f.feed <- commUp(2)
 	waitRead(t, f, 2)
-	deadline := time.Now().Add(time.Second)
-	for time.Now().Before(deadline) {
+	eventually(t, "the late association aborted", time.Second, func() bool {
 		f.mu.Lock()
-		done := len(f.aborted) == 1 && f.aborted[0] == 2
-		f.mu.Unlock()
-		if done {
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatal("the late association was not aborted")
+		defer f.mu.Unlock()
+		return len(f.aborted) == 1 && f.aborted[0] == 2
+	})
 }
 
 // TestSharedReadError: a read that fails (a malformed notification) is dropped and
@@ -354,29 +355,28 @@ func TestSharedReadError(t *testing.T) {
 		f.feed <- sctpsock.Msg{AssocID: badRead}
 	}
 	buf := make([]byte, 100)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	eventually(t, "the leg to end", 5*time.Second, func() bool {
 		_, err := l.TryReadMsg(buf)
 		if err != nil && !errors.Is(err, sctpsock.ErrWouldBlock) {
 			t.Logf("leg ended with: %v", err)
-			break
+			return true
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the leg did not end")
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return false
+	})
 	if _, err := s.accept(); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("accept after the reader gave up: %v", err)
 	}
+	if n := s.status().DroppedBy[admin.DropReadError]; n != maxReadFailures+1 {
+		t.Fatalf("dropped %d failed reads, want %d (the ones before the reader gave up)", n, maxReadFailures+1)
+	}
 }
 
-// TestManyLegQueueCompacts: a leg's queue takes memory for what it holds, not for
+// TestSharedLegQueueCompacts: a leg's queue takes memory for what it holds, not for
 // what went through it. A million messages, with one always queued, leave a small
 // array; the slots taken hold no payload; a burst's array shrinks as it drains.
-func TestManyLegQueueCompacts(t *testing.T) {
+func TestSharedLegQueueCompacts(t *testing.T) {
 	s, _, _ := startShared(t, 0, 0)
-	l := newManyLeg(s, 1) // not on the socket: only this test touches it
+	l := newSharedLeg(s, 1) // not on the socket: only this test touches it
 	m, buf := data(1, 100, 0), make([]byte, 100)
 	take := func(i int) {
 		t.Helper()
@@ -416,7 +416,7 @@ func TestManyLegQueueCompacts(t *testing.T) {
 
 // checkTakenFreed fails if a slot of l's array outside the queued ones still holds a
 // payload, which the garbage collector could not free.
-func checkTakenFreed(t *testing.T, l *manyLeg) {
+func checkTakenFreed(t *testing.T, l *sharedLeg) {
 	t.Helper()
 	for i, e := range l.q[:cap(l.q)] {
 		if (i < l.head || i >= len(l.q)) && e.m.Data != nil {
@@ -442,7 +442,7 @@ func TestSharedReserve(t *testing.T) {
 		t.Fatal("the flood borrowed into the global headroom")
 	}
 
-	f := newFakeMany()
+	f := newFakeSeqpacket()
 	s, err := newSharedSocket(f, quota.NewBudget("one-to-many", 1<<20, global), hclog.NewNullLogger())
 	if err != nil {
 		t.Fatal(err)
@@ -459,10 +459,7 @@ func TestSharedReserve(t *testing.T) {
 	for i := range n {
 		f.feed <- data(1+int32(i%2), 9000, uint32(i))
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for s.queuedCost() != n*c9k && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	eventually(t, "the reserve's messages queued", 5*time.Second, func() bool { return s.queuedCost() == n*c9k })
 	if q := s.queuedCost(); q != n*c9k {
 		t.Fatalf("queued %d with the global budget lent out, want %d (%d messages in the reserve of %d)", q, n*c9k, n, s.acct.Reserved())
 	}
@@ -486,7 +483,7 @@ func TestSharedReserveExhausted(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer hog.Close()
-	_, err = newSharedSocket(newFakeMany(), quota.NewBudget("one-to-many", 1<<20, global), hclog.NewNullLogger())
+	_, err = newSharedSocket(newFakeSeqpacket(), quota.NewBudget("one-to-many", 1<<20, global), hclog.NewNullLogger())
 	if !errors.Is(err, quota.ErrExhausted) || !strings.Contains(err.Error(), "shared socket") {
 		t.Fatalf("newSharedSocket with the global budget all reserved: %v; want a shared socket error wrapping ErrExhausted", err)
 	}

@@ -11,14 +11,15 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/sctpguard/sctpguard/admin"
 	"github.com/sctpguard/sctpguard/diag"
 	"github.com/sctpguard/sctpguard/quota"
 	"github.com/sctpguard/sctpguard/sctpsock"
 )
 
-// manySocket is what a shared socket reads and writes: *sctpsock.Many, or a
-// stand-in in unit tests.
-type manySocket interface {
+// seqpacket is the one-to-many (SOCK_SEQPACKET) kernel socket a shared socket
+// reads and writes: *sctpsock.Many, or a stand-in in unit tests.
+type seqpacket interface {
 	ReadMsg(buf []byte) (sctpsock.Msg, error)
 	WriteMsg(id int32, m sctpsock.Msg) error
 	Shutdown(id int32) error
@@ -29,13 +30,14 @@ type manySocket interface {
 	AssocLocalAddrs(id int32) ([]netip.AddrPort, error)
 	SetPathOptions(id int32, p sctpsock.PathOptions) error
 	Queued() (recv, send int, err error)
+	LocalAddrs() []netip.AddrPort
 	StopListening() error
 	Close() error
 }
 
 // sharedSocket is a relay's one-to-many front socket (listen_style "one_to_many"):
 // every front association of the relay on one SOCK_SEQPACKET socket. One goroutine,
-// readLoop, reads it and hands each message to its association's manyLeg, where the
+// readLoop, reads it and hands each message to its association's sharedLeg, where the
 // association's pipe toward upstream takes it.
 //
 // The associations share one receive queue, read in arrival order, so the reader
@@ -46,7 +48,7 @@ type manySocket interface {
 // stops reading the socket, and every association waits, until a leg's pipe takes a
 // message or the kernel lets go of enough of what the pipes wrote.
 type sharedSocket struct {
-	sock   manySocket
+	sock   seqpacket
 	log    hclog.Logger
 	cost   func() quota.CostModel
 	budget *quota.Budget  // the relay's; its limit is quota.socket
@@ -54,7 +56,7 @@ type sharedSocket struct {
 	assoc  func() int64   // quota.association, as reloads set it
 
 	mu   sync.Mutex
-	legs map[int32]*manyLeg
+	legs map[int32]*sharedLeg
 
 	kernelMu sync.Mutex
 	kernel   *diag.Conn // per-association send queues; nil until needed or if unavailable
@@ -63,25 +65,16 @@ type sharedSocket struct {
 	acceptMu  sync.Mutex // held while a new association is handed on, and to stop that
 	accepting bool
 
-	accepts  chan *manyLeg // new associations, for the relay's accept loop
-	noAccept chan struct{} // closed by stopListening
-	room     chan struct{} // a leg's queue shrank
+	accepts  chan *sharedLeg // new associations, for the relay's accept loop
+	noAccept chan struct{}   // closed by stopListening
+	room     chan struct{}   // a leg's queue shrank
 	closing  chan struct{}
 	done     chan struct{} // readLoop ended
 
-	dropped atomic.Uint64 // messages for associations that had ended here
-	stalled atomic.Int64  // nanoseconds the reader waited for room
+	dropped drops        // messages read and not handed to a pipe, by reason
+	stalled atomic.Int64 // nanoseconds the reader waited for room
 	stalls  atomic.Uint64
 }
-
-// maxReadFailures is how many reads in a row may fail before the socket is given up:
-// an error that stays (reading cannot resume in the middle of a message) repeats.
-const maxReadFailures = 3
-
-// waitStep is how long the reader waits for room before it looks again: the
-// budget also frees when the gates release the pipes' charges, which does not
-// signal room.
-const waitStep = 10 * time.Millisecond
 
 // newSharedSocket returns the shared socket of a relay whose budget is budget; what
 // its legs' queues hold is charged there, on an account of its own.
@@ -96,7 +89,7 @@ const waitStep = 10 * time.Millisecond
 // it is an eighth of it (quota.DefaultHeadroomDivisor), so that the relay's
 // associations keep the rest. If the reserve cannot be had, newSharedSocket fails
 // with an error wrapping quota.ErrExhausted, and the relay does not listen.
-func newSharedSocket(sock manySocket, budget *quota.Budget, log hclog.Logger) (*sharedSocket, error) {
+func newSharedSocket(sock seqpacket, budget *quota.Budget, log hclog.Logger) (*sharedSocket, error) {
 	reserve := int64(quota.DefaultReserve)
 	if limit := budget.Limit(); limit > 0 {
 		reserve = max(1, min(reserve, limit/quota.DefaultHeadroomDivisor))
@@ -109,9 +102,9 @@ func newSharedSocket(sock manySocket, budget *quota.Budget, log hclog.Logger) (*
 		sock: sock, budget: budget, acct: acct, log: log,
 		cost:      func() quota.CostModel { return quota.CostModel{} },
 		assoc:     func() int64 { return 0 },
-		legs:      make(map[int32]*manyLeg),
+		legs:      make(map[int32]*sharedLeg),
 		accepting: true,
-		accepts:   make(chan *manyLeg, 64),
+		accepts:   make(chan *sharedLeg, acceptQueue),
 		noAccept:  make(chan struct{}),
 		room:      make(chan struct{}, 1),
 		closing:   make(chan struct{}),
@@ -140,7 +133,7 @@ func (s *sharedSocket) readLoop() {
 			// Such as a malformed notification, read and dropped: the next
 			// message is read as usual.
 			failed++
-			s.dropped.Add(1)
+			s.dropped.add(admin.DropReadError, 1)
 			s.log.Warn("shared socket: read failed; dropped what was read", "error", err)
 			continue
 		case err != nil:
@@ -167,7 +160,7 @@ func (s *sharedSocket) dispatch(m sctpsock.Msg) {
 	}
 	l := s.leg(m.AssocID)
 	if l == nil {
-		s.dropped.Add(1)
+		s.dropped.add(admin.DropNoAssociation, 1)
 		s.log.Trace("shared socket: message of an association no longer relayed", "assoc_id", m.AssocID)
 		return
 	}
@@ -177,17 +170,17 @@ func (s *sharedSocket) dispatch(m sctpsock.Msg) {
 		return
 	}
 	cost := s.costOf(m)
-	ok, err := s.waitRoom(l, cost)
+	drop, err := s.waitRoom(l, cost)
 	switch {
 	case err != nil:
 		s.log.Warn("shared socket: a message can never fit the quota; aborting its association", "assoc_id", l.id, "error", err)
 		l.ending(err)
 		l.pushErr(err)
-	case !ok:
-		s.dropped.Add(1)
+	case drop != "":
+		s.dropped.add(drop, 1)
 	case !l.push(m, cost):
 		s.taken(cost) // the leg closed meanwhile
-		s.dropped.Add(1)
+		s.dropped.add(admin.DropAssociationClosed, 1)
 	}
 }
 
@@ -204,7 +197,7 @@ func (s *sharedSocket) newAssoc(id int32) bool {
 		s.sock.Abort(id) // came up as the relay stopped listening
 		return true
 	}
-	l := newManyLeg(s, id)
+	l := newSharedLeg(s, id)
 	s.mu.Lock()
 	s.legs[id] = l
 	s.mu.Unlock()
@@ -215,7 +208,7 @@ func (s *sharedSocket) newAssoc(id int32) bool {
 	return true
 }
 
-func (s *sharedSocket) leg(id int32) *manyLeg {
+func (s *sharedSocket) leg(id int32) *sharedLeg {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.legs[id]
@@ -232,40 +225,42 @@ func (s *sharedSocket) costOf(m sctpsock.Msg) int64 {
 // quota.association (+ one message), and the shared socket's account gets cost from the relay's
 // budget, where every pipe's charges are too, within quota.socket. An error means
 // the message can never fit.
-func (s *sharedSocket) fits(l *manyLeg, cost int64) (bool, error) {
+func (s *sharedSocket) fits(l *sharedLeg, cost int64) (bool, error) {
 	if q, held := s.assoc(), l.queuedCost(); q > 0 && held > 0 && held+cost > q {
 		return false, nil // an empty queue takes one message, whatever its cost
 	}
 	return s.acct.TryCharge(cost)
 }
 
-// waitRoom waits until a message of cost fits l (see fits) and is charged, settling
-// the pipes' charges while it waits; false if l was closed meanwhile or the socket
+// waitRoom waits until a message of cost fits l (see fits) and is charged; the
+// pipes' charges are released meanwhile by the gates' observer, which does not
+// signal room, so it looks again every roomRecheck. It returns why the message
+// must be dropped instead, if it must: l was closed meanwhile, or the socket
 // is closing.
-func (s *sharedSocket) waitRoom(l *manyLeg, cost int64) (bool, error) {
+func (s *sharedSocket) waitRoom(l *sharedLeg, cost int64) (admin.DropReason, error) {
 	if ok, err := s.fits(l, cost); ok || err != nil {
-		return ok, err
+		return "", err
 	}
 	start := time.Now()
 	s.stalls.Add(1)
 	s.log.Debug("shared socket full: reading stops for every association", "assoc_id", l.id,
 		"leg_queued", l.queuedCost(), "socket_queued", s.acct.Used(), "budget_used", s.budget.Used())
 	defer func() { s.stalled.Add(int64(time.Since(start))) }()
-	t := time.NewTimer(waitStep)
+	t := time.NewTimer(roomRecheck)
 	defer t.Stop()
 	for {
 		if l.closed.Load() {
-			return false, nil
+			return admin.DropAssociationClosed, nil
 		}
 		select {
 		case <-s.room:
 		case <-t.C:
-			t.Reset(waitStep) // the gate's observer released what the kernel let go of
+			t.Reset(roomRecheck) // the gate's observer released what the kernel let go of
 		case <-s.closing:
-			return false, nil
+			return admin.DropSocketClosing, nil
 		}
 		if ok, err := s.fits(l, cost); ok || err != nil {
-			return ok, err
+			return "", err
 		}
 	}
 }
@@ -287,7 +282,7 @@ func (s *sharedSocket) queuedCost() int64 { return s.acct.Used() }
 // unsent or unacknowledged: its row in sock_diag (sndbuf_used). If sock_diag is
 // not available, the whole socket's send queue, which holds the association's
 // charges longer, never shorter.
-func (s *sharedSocket) sendQueued(l *manyLeg) (int, error) {
+func (s *sharedSocket) sendQueued(l *sharedLeg) (int, error) {
 	s.kernelMu.Lock()
 	defer s.kernelMu.Unlock()
 	if s.kernel == nil && !s.noDiag {
@@ -309,7 +304,7 @@ func (s *sharedSocket) sendQueued(l *manyLeg) (int, error) {
 }
 
 // forget drops a leg that was closed.
-func (s *sharedSocket) forget(l *manyLeg) {
+func (s *sharedSocket) forget(l *sharedLeg) {
 	s.mu.Lock()
 	if s.legs[l.id] == l {
 		delete(s.legs, l.id)
@@ -331,7 +326,7 @@ func (s *sharedSocket) tooLarge(tl *sctpsock.TooLargeError) {
 // endAll ends every leg with err: the socket cannot be read any more.
 func (s *sharedSocket) endAll(err error) {
 	s.mu.Lock()
-	legs := make([]*manyLeg, 0, len(s.legs))
+	legs := make([]*sharedLeg, 0, len(s.legs))
 	for _, l := range s.legs {
 		legs = append(legs, l)
 	}
@@ -344,7 +339,7 @@ func (s *sharedSocket) endAll(err error) {
 
 // accept returns the next new front association, or net.ErrClosed once the relay
 // stopped listening.
-func (s *sharedSocket) accept() (*manyLeg, error) {
+func (s *sharedSocket) accept() (leg, error) {
 	select {
 	case l := <-s.accepts:
 		return l, nil
@@ -390,30 +385,23 @@ func (s *sharedSocket) close() error {
 	return err
 }
 
-// stats are the shared socket's counters, for status.
-func (s *sharedSocket) stats() (queued int64, assocs int, dropped, stalls uint64, stalled time.Duration) {
+// addrs are the socket's local addresses.
+func (s *sharedSocket) addrs() []netip.AddrPort { return s.sock.LocalAddrs() }
+
+// status describes the shared socket: its counters, and its queues as the
+// kernel counts them.
+func (s *sharedSocket) status() *admin.SharedSocket {
 	s.mu.Lock()
-	assocs = len(s.legs)
+	assocs := len(s.legs)
 	s.mu.Unlock()
-	queued = s.acct.Used()
-	return queued, assocs, s.dropped.Load(), s.stalls.Load(), time.Duration(s.stalled.Load())
-}
-
-// endOf returns how a notification says an association ended, if it does: the
-// graceful end (SHUTDOWN_COMP) as errShutdownComplete, COMM_LOST and CANT_STR_ASSOC
-// as an error matching sctpsock.ErrAborted.
-func endOf(n *sctpsock.Notification) error {
-	if n == nil || n.AssocChange == nil {
-		return nil
+	st := &admin.SharedSocket{Associations: assocs, Queued: s.acct.Used(), KernelRecv: -1, KernelSend: -1,
+		Stalls: s.stalls.Load(), Stalled: time.Duration(s.stalled.Load())}
+	st.DroppedBy = s.dropped.snapshot()
+	for _, n := range st.DroppedBy {
+		st.Dropped += n
 	}
-	switch n.AssocChange.State {
-	case sctpsock.ShutdownComplete:
-		return errShutdownComplete
-	case sctpsock.CommLost, sctpsock.CantStartAssoc:
-		return fmt.Errorf("%s: %w", n.String(), sctpsock.ErrAborted)
+	if rq, wq, err := s.sock.Queued(); err == nil {
+		st.KernelRecv, st.KernelSend = int64(rq), int64(wq)
 	}
-	return nil
+	return st
 }
-
-// errShutdownComplete: the association ended gracefully (SHUTDOWN_COMP).
-var errShutdownComplete = errors.New("association shut down")

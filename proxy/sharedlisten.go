@@ -2,9 +2,6 @@ package proxy
 
 import (
 	"fmt"
-
-	"github.com/sctpguard/sctpguard/admin"
-	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -29,7 +26,7 @@ func (r *Relay) listenShared(cfg *config.Relay) error {
 	}
 	s.cost = func() quota.CostModel { return r.cost }
 	s.assoc = func() int64 { return r.cfg.Load().Quota.Association }
-	r.shared = s
+	r.front = s
 	s.start()
 	sndbuf, rcvbuf, _ := m.Buffers()
 	r.log.Info("listening", "addrs", fmt.Sprint(m.LocalAddrs()), "upstream", fmt.Sprint(cfg.Upstream),
@@ -68,49 +65,4 @@ func sctpPolicy(name string) int {
 		return -1
 	}
 	return v
-}
-
-func (r *Relay) sharedAddrs() []netip.AddrPort {
-	return r.shared.sock.(*sctpsock.Many).LocalAddrs()
-}
-
-// accept returns the next front association: accepted on the listener, or come up on
-// the shared socket.
-func (r *Relay) accept() (leg, error) {
-	if r.shared != nil {
-		l, err := r.shared.accept()
-		if err != nil {
-			return nil, err
-		}
-		return l, nil
-	}
-	c, err := r.ln.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
-// closeShared closes the shared socket once its last association has ended, and
-// waits for its reader.
-func (r *Relay) closeShared() {
-	if r.shared == nil {
-		return
-	}
-	if err := r.shared.close(); err != nil && !closedErr(err) {
-		r.log.Warn("close shared socket", "error", err)
-	}
-}
-
-// sharedStatus describes the shared socket for status.
-func (r *Relay) sharedStatus() *admin.SharedSocket {
-	queued, assocs, dropped, stalls, stalled := r.shared.stats()
-	st := &admin.SharedSocket{Associations: assocs, Queued: queued, KernelRecv: -1, KernelSend: -1,
-		Stalls: stalls, Stalled: stalled, Dropped: dropped}
-	if m, ok := r.shared.sock.(*sctpsock.Many); ok {
-		if rq, wq, err := m.Queued(); err == nil {
-			st.KernelRecv, st.KernelSend = int64(rq), int64(wq)
-		}
-	}
-	return st
 }

@@ -7,18 +7,18 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
-	"syscall"
 
+	"github.com/sctpguard/sctpguard/admin"
 	"github.com/sctpguard/sctpguard/sctpsock"
 )
 
 // errSharedSocket: a leg on a shared socket has no socket of its own to tune.
 var errSharedSocket = errors.New("the association shares its socket with others")
 
-// manyLeg is one association of a shared one-to-many socket, as a leg: the messages
+// sharedLeg is one association of a shared one-to-many socket, as a leg: the messages
 // the socket's reader handed it wait in its queue until its pipe takes them; writes,
 // SHUTDOWN, ABORT and status go to the socket naming the association.
-type manyLeg struct {
+type sharedLeg struct {
 	s  *sharedSocket
 	id int32
 
@@ -39,15 +39,15 @@ type queued struct {
 	err  error
 }
 
-func newManyLeg(s *sharedSocket, id int32) *manyLeg {
-	return &manyLeg{s: s, id: id, ready: make(chan struct{}, 1)}
+func newSharedLeg(s *sharedSocket, id int32) *sharedLeg {
+	return &sharedLeg{s: s, id: id, ready: make(chan struct{}, 1)}
 }
 
-var _ leg = (*manyLeg)(nil)
+var _ leg = (*sharedLeg)(nil)
 
 // push queues a copy of m, charged at cost, and wakes the pipe; false if the leg is
 // closed. The copy is owned by the queue: the reader's buffer is reused.
-func (l *manyLeg) push(m sctpsock.Msg, cost int64) bool {
+func (l *sharedLeg) push(m sctpsock.Msg, cost int64) bool {
 	if m.Data != nil {
 		m.Data = append([]byte(nil), m.Data...)
 	}
@@ -55,9 +55,9 @@ func (l *manyLeg) push(m sctpsock.Msg, cost int64) bool {
 }
 
 // pushErr queues err: the pipe reads it after what was queued before.
-func (l *manyLeg) pushErr(err error) { l.enqueue(queued{err: err}) }
+func (l *sharedLeg) pushErr(err error) { l.enqueue(queued{err: err}) }
 
-func (l *manyLeg) enqueue(e queued) bool {
+func (l *sharedLeg) enqueue(e queued) bool {
 	l.mu.Lock()
 	if l.closed.Load() {
 		l.mu.Unlock()
@@ -70,7 +70,7 @@ func (l *manyLeg) enqueue(e queued) bool {
 	return true
 }
 
-func (l *manyLeg) wake() {
+func (l *sharedLeg) wake() {
 	select {
 	case l.ready <- struct{}{}:
 	default:
@@ -78,7 +78,7 @@ func (l *manyLeg) wake() {
 }
 
 // ending records how the association ended; the first report wins.
-func (l *manyLeg) ending(err error) {
+func (l *sharedLeg) ending(err error) {
 	l.mu.Lock()
 	if l.end == nil {
 		l.end = err
@@ -86,9 +86,9 @@ func (l *manyLeg) ending(err error) {
 	l.mu.Unlock()
 }
 
-// abortErr is the ABORT (or other failure) that ended the association, if the
-// reader saw one; nil while it lives or after a graceful end. See aborted.
-func (l *manyLeg) abortErr() error {
+// aborted is the ABORT (or other failure) that ended the association, if the
+// socket's reader saw one; nil while it lives or after a graceful end.
+func (l *sharedLeg) aborted() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.end == nil || errors.Is(l.end, errShutdownComplete) {
@@ -99,16 +99,21 @@ func (l *manyLeg) abortErr() error {
 
 // SendQueued is what the kernel holds of what was written on the association,
 // unsent or unacknowledged.
-func (l *manyLeg) SendQueued() (int, error) { return l.s.sendQueued(l) }
+func (l *sharedLeg) SendQueued() (int, error) { return l.s.sendQueued(l) }
 
-func (l *manyLeg) queuedCost() int64 {
+// queuedCost is the true cost of what waits in the leg's queue.
+func (l *sharedLeg) queuedCost() int64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.queued
 }
 
+// statusEnds are invalid: status shows the shared socket's kernel queues, not
+// the association's.
+func (l *sharedLeg) statusEnds() legEnds { return legEnds{} }
+
 // WaitReadable waits until the queue holds something or the leg is closed.
-func (l *manyLeg) WaitReadable() error {
+func (l *sharedLeg) WaitReadable() error {
 	for {
 		l.mu.Lock()
 		n := len(l.q) - l.head
@@ -125,7 +130,7 @@ func (l *manyLeg) WaitReadable() error {
 
 // TryReadMsg takes the oldest queued message, copied into buf when it fits (else
 // Data is the queue's own copy), or returns ErrWouldBlock.
-func (l *manyLeg) TryReadMsg(buf []byte) (sctpsock.Msg, error) {
+func (l *sharedLeg) TryReadMsg(buf []byte) (sctpsock.Msg, error) {
 	if l.closed.Load() {
 		return sctpsock.Msg{}, fmt.Errorf("read: %w", net.ErrClosed)
 	}
@@ -150,17 +155,13 @@ func (l *manyLeg) TryReadMsg(buf []byte) (sctpsock.Msg, error) {
 	return e.m, nil
 }
 
-// queueKeep is the most slots of a leg's queue that are kept however little it
-// holds: a larger array shrinks as the queue drains.
-const queueKeep = 64
-
 // compact keeps the queue's memory to what it holds, at most about eight slots per
 // message queued or queueKeep; l.mu is held. Once as many slots were taken as are
 // left, the live tail moves to the front: into an array twice its length if the old
 // one is more than four times that, else in place, zeroing the slots it leaves so
 // that their payloads can be freed. A move copies no more entries than were taken
 // since the last one, so a take costs O(1) amortized.
-func (l *manyLeg) compact() {
+func (l *sharedLeg) compact() {
 	n := len(l.q) - l.head
 	switch {
 	case n == 0:
@@ -178,7 +179,7 @@ func (l *manyLeg) compact() {
 }
 
 // WriteMsg sends m on the association.
-func (l *manyLeg) WriteMsg(m sctpsock.Msg) error {
+func (l *sharedLeg) WriteMsg(m sctpsock.Msg) error {
 	if l.closed.Load() {
 		return fmt.Errorf("write: %w", net.ErrClosed)
 	}
@@ -187,18 +188,18 @@ func (l *manyLeg) WriteMsg(m sctpsock.Msg) error {
 
 // gone explains an operation on an association the kernel no longer has: ABORT if
 // the reader saw one, else the end of a shutdown.
-func (l *manyLeg) gone(err error) error {
+func (l *sharedLeg) gone(err error) error {
 	if !errors.Is(err, sctpsock.ErrNoAssoc) {
 		return err
 	}
-	if a := l.abortErr(); a != nil {
+	if a := l.aborted(); a != nil {
 		return fmt.Errorf("%w: %w", err, a)
 	}
 	return fmt.Errorf("%w: %w", err, sctpsock.ErrShutdown)
 }
 
 // Shutdown starts the association's graceful end (SCTP_EOF).
-func (l *manyLeg) Shutdown() error {
+func (l *sharedLeg) Shutdown() error {
 	if l.closed.Load() {
 		return fmt.Errorf("shutdown: %w", net.ErrClosed)
 	}
@@ -206,29 +207,37 @@ func (l *manyLeg) Shutdown() error {
 }
 
 // Abort ends the association with ABORT and closes the leg.
-func (l *manyLeg) Abort() error {
+func (l *sharedLeg) Abort() error {
 	return l.close(func() error { return l.s.sock.Abort(l.id) })
 }
 
 // Close closes the leg; an association still up is shut down gracefully first,
 // as closing a one-to-one socket would.
-func (l *manyLeg) Close() error {
+func (l *sharedLeg) Close() error {
 	return l.close(func() error { return l.s.sock.Shutdown(l.id) })
 }
 
 // close runs end on an association the reader has not seen end, then drops the
-// queue and forgets the leg: what the socket still delivers for it is dropped.
-func (l *manyLeg) close(end func() error) error {
+// queue (its messages are counted as dropped) and forgets the leg: what the
+// socket still delivers for it is dropped.
+func (l *sharedLeg) close(end func() error) error {
 	if l.closed.Swap(true) {
 		return fmt.Errorf("close: %w", net.ErrClosed)
 	}
 	l.mu.Lock()
 	live := l.end == nil
 	freed := l.queued
+	var lost uint64
+	for _, e := range l.q[l.head:] {
+		if e.err == nil && e.m.Notification == nil {
+			lost++
+		}
+	}
 	l.q, l.head, l.queued = nil, 0, 0
 	l.mu.Unlock()
 	l.s.forget(l)
 	l.s.taken(freed)
+	l.s.dropped.add(admin.DropAssociationClosed, lost)
 	l.wake()
 	if live {
 		if err := end(); err != nil && !errors.Is(err, sctpsock.ErrNoAssoc) {
@@ -239,7 +248,7 @@ func (l *manyLeg) close(end func() error) error {
 }
 
 // Status returns the association's SCTP_STATUS.
-func (l *manyLeg) Status() (sctpsock.Status, error) {
+func (l *sharedLeg) Status() (sctpsock.Status, error) {
 	if l.closed.Load() {
 		return sctpsock.Status{}, fmt.Errorf("status: %w", net.ErrClosed)
 	}
@@ -247,28 +256,32 @@ func (l *manyLeg) Status() (sctpsock.Status, error) {
 }
 
 // Paths returns the association's paths.
-func (l *manyLeg) Paths() ([]sctpsock.PathInfo, error) { return l.s.sock.Paths(l.id) }
+func (l *sharedLeg) Paths() ([]sctpsock.PathInfo, error) { return l.s.sock.Paths(l.id) }
 
 // LocalAddrs returns the association's local addresses.
-func (l *manyLeg) LocalAddrs() ([]netip.AddrPort, error) { return l.s.sock.AssocLocalAddrs(l.id) }
+func (l *sharedLeg) LocalAddrs() ([]netip.AddrPort, error) { return l.s.sock.AssocLocalAddrs(l.id) }
 
 // PeerAddrs returns the association's peer addresses.
-func (l *manyLeg) PeerAddrs() ([]netip.AddrPort, error) { return l.s.sock.PeerAddrs(l.id) }
+func (l *sharedLeg) PeerAddrs() ([]netip.AddrPort, error) { return l.s.sock.PeerAddrs(l.id) }
 
 // SetPathOptions applies path settings to the association.
-func (l *manyLeg) SetPathOptions(p sctpsock.PathOptions) error {
+func (l *sharedLeg) SetPathOptions(p sctpsock.PathOptions) error {
 	return l.s.sock.SetPathOptions(l.id, p)
 }
 
 // SetAbortOnExit is a property of the shared socket, which sctpguard opens with it
 // on: every association on it is aborted if sctpguard dies.
-func (l *manyLeg) SetAbortOnExit(on bool) error {
+func (l *sharedLeg) SetAbortOnExit(on bool) error {
 	if !on {
 		return fmt.Errorf("abort on exit: %w", errSharedSocket)
 	}
 	return nil
 }
 
-// SyscallConn returns errSharedSocket: tuning the shared socket's buffers for one
-// association would change them for all.
-func (l *manyLeg) SyscallConn() (syscall.RawConn, error) { return nil, errSharedSocket }
+// recvBuffer, recvQueued and setRecvBuffer return errSharedSocket: the shared
+// socket's buffer is every association's, and tuning it for one would change it
+// for all. What waits for this leg's pipe is in its queue, bounded by
+// quota.association.
+func (l *sharedLeg) recvBuffer() (int, error) { return 0, errSharedSocket }
+func (l *sharedLeg) recvQueued() (int, error) { return 0, errSharedSocket }
+func (l *sharedLeg) setRecvBuffer(int) error  { return errSharedSocket }
