@@ -12,6 +12,10 @@ type Host struct {
 	// (CAP_NET_ADMIN in the initial user namespace), which WmemMax does not
 	// cap.
 	NetAdmin bool
+	// NoMark reports that the process may not set SO_MARK, which a
+	// transparent relay's mark needs (CAP_NET_ADMIN in the socket's network
+	// namespace). If false, allowed or unknown.
+	NoMark bool
 }
 
 // An Option adds to what Load and Parse check.

@@ -13,19 +13,32 @@ import (
 // which is how the kernel decides it (CapEff in /proc overstates it inside a
 // user namespace). What cannot be read is left unknown.
 func ReadHost() Host {
+	h := Host{NoMark: cannotMark()}
 	b, err := os.ReadFile("/proc/sys/net/core/wmem_max")
 	if err != nil {
-		return Host{}
+		return h
 	}
 	wmem, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
 	if err != nil || wmem <= 0 {
-		return Host{}
+		return h
 	}
 	force, ok := canForceBuffers()
 	if !ok {
-		return Host{}
+		return h
 	}
-	return Host{WmemMax: wmem, NetAdmin: force}
+	h.WmemMax, h.NetAdmin = wmem, force
+	return h
+}
+
+// cannotMark reports whether this process was refused SO_MARK on a UDP socket
+// (EPERM); false if it could not try.
+func cannotMark() bool {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	return unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_MARK, 1) == unix.EPERM
 }
 
 // canForceBuffers reports whether this process may set SO_SNDBUFFORCE; ok is

@@ -57,6 +57,10 @@ type Options struct {
 	// SHUTDOWN to mean that everything it sent was taken care of. Close still
 	// ends gracefully; Abort aborts either way.
 	AbortOnExit bool
+	// Mark sets SO_MARK on the socket when not zero: every packet it sends
+	// carries the mark, which netfilter rules (meta mark) and policy routing
+	// match. Setting it needs CAP_NET_ADMIN (or CAP_NET_RAW). If zero, none.
+	Mark uint32
 }
 
 // DefaultEvents are the notifications subscribed to when Options.Events is

@@ -106,6 +106,11 @@ func setupSocket(fd, fam int, o Options) error {
 	if err := setBuffers(fd, o); err != nil {
 		return err
 	}
+	if o.Mark != 0 {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_MARK, int(o.Mark)); err != nil {
+			return fmt.Errorf("setsockopt SO_MARK %#x (needs CAP_NET_ADMIN): %w", o.Mark, err)
+		}
+	}
 	if err := setPathOptions(fd, o.Path); err != nil {
 		return err
 	}
