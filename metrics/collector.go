@@ -28,6 +28,7 @@ var endReasons = []string{
 	"shutdown", "peer_abort", "stream_missing", "too_large",
 	"upstream_unreachable", "io_error", "drain", "quota_exhausted",
 	"bad_notification", "stalled", "too_many_connecting",
+	"no_original_dst", "relay_loop",
 }
 
 var (

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -51,6 +52,13 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front leg, id uint6
 		log.Debug("front association already gone; relaying what it queued", "error", err)
 		fst = sctpsock.Status{InStreams: cfg.Streams, OutStreams: cfg.Streams}
 	}
+	target, orig, err := upstreamOf(cfg, front)
+	if err != nil {
+		return nil, err
+	}
+	if orig.IsValid() {
+		log = log.With("original_dst", orig)
+	}
 	opts := r.frontOptions(cfg)
 	opts.OutStreams = max(cfg.Streams, fst.InStreams)
 	opts.MaxInStreams = max(cfg.Streams, fst.OutStreams)
@@ -69,10 +77,17 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front leg, id uint6
 	if err != nil {
 		return nil, err
 	}
-	up, err := r.dial(ctx, cfg, opts)
+	opts.Mark = cfg.Mark // only the upstream socket: the ruleset exempts what it sends
+	up, err := r.dial(ctx, cfg, target, opts)
 	if err != nil {
 		closeAccounts(accts[:])
 		return nil, &refusedError{reason: endUnreachable, err: fmt.Errorf("upstream unreachable: %w", err)}
+	}
+	if err := checkLoop(cfg, up); err != nil {
+		up.Abort()
+		up.Close()
+		closeAccounts(accts[:])
+		return nil, err
 	}
 	if p := cfg.Path.Primary; p.IsValid() {
 		if err := up.SetPrimary(p); err != nil {
@@ -91,7 +106,7 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front leg, id uint6
 	}
 	upAddr := peerString(up)
 	a := &association{id: id, relay: cfg.Name, log: log.With("upstream", upAddr), front: front, up: up, upAddr: upAddr,
-		started: time.Now(), accts: accts, primary: cfg.Path.Primary}
+		started: time.Now(), accts: accts, primary: cfg.Path.Primary, origDst: orig}
 	a.frontEnds, a.upEnds = endsOf(front), endsOf(up)
 	a.toUp = r.newPipe(a, toUpstream, front, up, ust.OutStreams, ust.FragmentationPoint, a.accts[0])
 	a.toFront = r.newPipe(a, toFront, up, front, fst.OutStreams, fst.FragmentationPoint, a.accts[1])
@@ -107,7 +122,7 @@ const maxDialing = 64
 
 // dial connects to upstream once one of the relay's maxDialing slots is free; the
 // wait for a slot does not count against connect_timeout.
-func (r *Relay) dial(ctx context.Context, cfg *config.Relay, opts sctpsock.Options) (*sctpsock.Conn, error) {
+func (r *Relay) dial(ctx context.Context, cfg *config.Relay, target []netip.AddrPort, opts sctpsock.Options) (*sctpsock.Conn, error) {
 	select {
 	case r.dialing <- struct{}{}:
 	case <-ctx.Done():
@@ -116,7 +131,7 @@ func (r *Relay) dial(ctx context.Context, cfg *config.Relay, opts sctpsock.Optio
 	defer func() { <-r.dialing }()
 	dctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()
-	return sctpsock.Dial(dctx, nil, cfg.Upstream, opts)
+	return sctpsock.Dial(dctx, nil, target, opts)
 }
 
 // openAccounts opens an association's quota account for each direction, with

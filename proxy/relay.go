@@ -66,8 +66,16 @@ func (r *Relay) listen() error {
 		return fmt.Errorf("relay %q: listen %v: %w", cfg.Name, cfg.Listen, err)
 	}
 	r.ln = ln
-	r.log.Info("listening", "addrs", fmt.Sprint(ln.Addrs()), "upstream", fmt.Sprint(cfg.Upstream))
+	r.log.Info("listening", append([]any{"addrs", fmt.Sprint(ln.Addrs())}, upstreamFields(cfg)...)...)
 	return nil
+}
+
+// upstreamFields say where the relay connects, for its "listening" line.
+func upstreamFields(cfg *config.Relay) []any {
+	if !cfg.Transparent {
+		return []any{"upstream", fmt.Sprint(cfg.Upstream)}
+	}
+	return []any{"upstream", "each association's original destination (transparent)", "mark", fmt.Sprintf("%#x", cfg.Mark)}
 }
 
 func (r *Relay) frontOptions(cfg *config.Relay) sctpsock.Options {
