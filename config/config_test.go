@@ -57,7 +57,7 @@ func TestInvalid(t *testing.T) {
 // TestValid loads every valid file, including the shipped example.
 func TestValid(t *testing.T) {
 	files, _ := filepath.Glob("testdata/valid/*.hcl")
-	files = append(files, "../examples/sctpguard.hcl")
+	files = append(files, "../examples/sctpguard.hcl", "../examples/transparent.hcl")
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			if _, err := config.Load(file); err != nil {

@@ -39,6 +39,9 @@ func (r *Relay) handle(ctx context.Context, front leg) {
 		go a.drain() // assoc-drainer, as in retire: the relay was retired during the set-up
 	}
 	a.run(ctx)
+	if a.upPort != 0 {
+		r.own.remove(a.upPort) // run closed the upstream socket
+	}
 	r.totals.add(a)
 }
 
@@ -52,7 +55,7 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front leg, id uint6
 		log.Debug("front association already gone; relaying what it queued", "error", err)
 		fst = sctpsock.Status{InStreams: cfg.Streams, OutStreams: cfg.Streams}
 	}
-	target, orig, err := upstreamOf(cfg, front)
+	target, orig, err := r.upstreamOf(cfg, front)
 	if err != nil {
 		return nil, err
 	}
@@ -70,6 +73,15 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front leg, id uint6
 	if err := setupFront(front, opts); err != nil {
 		return nil, err
 	}
+	if cfg.Transparent {
+		quiet, err := quietUntranslated(front)
+		if err != nil {
+			return nil, fmt.Errorf("front: %w", err)
+		}
+		if len(quiet) > 0 {
+			log.Debug("front paths that NAT does not translate are left unused", "addrs", fmt.Sprint(quiet))
+		}
+	}
 	// The reserves are taken before the upstream INIT: an association the
 	// budgets cannot admit costs the peer nothing, and one waiting for its
 	// connect is charged like one relaying.
@@ -78,16 +90,17 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front leg, id uint6
 		return nil, err
 	}
 	opts.Mark = cfg.Mark // only the upstream socket: the ruleset exempts what it sends
+	var upPort uint16
+	if cfg.Transparent {
+		opts.OnConnect = func(port uint16) { upPort = port; r.own.add(port) }
+	}
 	up, err := r.dial(ctx, cfg, target, opts)
 	if err != nil {
+		if upPort != 0 {
+			r.own.remove(upPort)
+		}
 		closeAccounts(accts[:])
 		return nil, &refusedError{reason: endUnreachable, err: fmt.Errorf("upstream unreachable: %w", err)}
-	}
-	if err := checkLoop(cfg, up); err != nil {
-		up.Abort()
-		up.Close()
-		closeAccounts(accts[:])
-		return nil, err
 	}
 	if p := cfg.Path.Primary; p.IsValid() {
 		if err := up.SetPrimary(p); err != nil {
@@ -106,7 +119,7 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front leg, id uint6
 	}
 	upAddr := peerString(up)
 	a := &association{id: id, relay: cfg.Name, log: log.With("upstream", upAddr), front: front, up: up, upAddr: upAddr,
-		started: time.Now(), accts: accts, primary: cfg.Path.Primary, origDst: orig}
+		started: time.Now(), accts: accts, primary: cfg.Path.Primary, origDst: orig, upPort: upPort}
 	a.frontEnds, a.upEnds = endsOf(front), endsOf(up)
 	a.toUp = r.newPipe(a, toUpstream, front, up, ust.OutStreams, ust.FragmentationPoint, a.accts[0])
 	a.toFront = r.newPipe(a, toFront, up, front, fst.OutStreams, fst.FragmentationPoint, a.accts[1])

@@ -40,6 +40,7 @@ type Relay struct {
 	// accounts, so max_connecting bounds them.
 	connecting atomic.Int64
 	totals     totals
+	own        ownPorts // a transparent relay's upstream sockets (see fromSelf)
 }
 
 func newRelay(cfg config.Relay, global *quota.Budget, cost quota.CostModel, obs *gate.Observer, log hclog.Logger) *Relay {

@@ -61,6 +61,11 @@ type Options struct {
 	// carries the mark, which netfilter rules (meta mark) and policy routing
 	// match. Setting it needs CAP_NET_ADMIN (or CAP_NET_RAW). If zero, none.
 	Mark uint32
+	// OnConnect, if not nil, is called by Dial with the socket's local port
+	// once its INIT is on its way, before Dial waits for the association: a
+	// transparent relay uses it to recognize its own INIT redirected back to
+	// it. If nil, nothing is called.
+	OnConnect func(localPort uint16)
 }
 
 // DefaultEvents are the notifications subscribed to when Options.Events is
