@@ -324,7 +324,12 @@ func assocOf(t *testing.T, g *guard, c *sctpsock.Conn) admin.AssocStatus {
 	port := localPort(t, c)
 	st := guardStatus(t, g)
 	for _, a := range st.Associations {
-		if ap, err := netip.ParseAddrPort(a.Front); err == nil && ap.Port() == port {
+		// Front is one address, or "[a b]" for a multi-homed application.
+		first := strings.Fields(strings.Trim(a.Front, "[]"))
+		if len(first) == 0 {
+			continue
+		}
+		if ap, err := netip.ParseAddrPort(first[0]); err == nil && ap.Port() == port {
 			return a
 		}
 	}
