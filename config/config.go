@@ -111,6 +111,15 @@ type Relay struct {
 	// associations to the relay can exempt the relay's own (meta mark).
 	// Needs CAP_NET_ADMIN. Only with Transparent. If zero, no mark.
 	Mark uint32
+	// UpstreamUDPPort, if not zero, reaches the upstream peer over SCTP over
+	// UDP (RFC 6951): the peer's UDP encapsulation port, 1..65535, set on
+	// every upstream socket (SCTP_REMOTE_UDP_ENCAPS_PORT). Needs Linux 5.11
+	// and net.sctp.udp_port set. If zero, plain SCTP.
+	UpstreamUDPPort uint16
+	// FrontUDP declares that applications reach the relay over SCTP over UDP
+	// too: the kernel answers those on net.sctp.udp_port, which must then be
+	// set (it is checked at start). If false, nothing is checked.
+	FrontUDP bool
 	// Streams is the number of outbound streams requested on both legs,
 	// 1..65535. If zero, 16.
 	Streams uint16

@@ -113,6 +113,7 @@ var oddAttributes = []struct{ block, attr string }{
 	{`relay "r"`, "max_message"}, {`relay "r"`, "connect_timeout"}, {`relay "r"`, "nodelay"},
 	{`relay "r"`, "max_connecting"}, {`relay "r"`, "stall_timeout"},
 	{`relay "r"`, "transparent"}, {`relay "r"`, "mark"},
+	{`relay "r"`, "upstream_udp_port"}, {`relay "r"`, "front_udp"},
 	{"quota", "global"}, {"cost", "overhead"}, {"admin", "socket"}, {"admin", "mode"},
 	{"admin", "group"}, {"metrics", "listen"}, {"log", "level"}, {"log", "format"},
 	{"shutdown", "drain_timeout"},

@@ -14,6 +14,7 @@ import (
 // user namespace). What cannot be read is left unknown.
 func ReadHost() Host {
 	h := Host{NoMark: cannotMark()}
+	h.UDPPort, h.UDPKnown = sctpUDPPort()
 	b, err := os.ReadFile("/proc/sys/net/core/wmem_max")
 	if err != nil {
 		return h
@@ -50,4 +51,21 @@ func canForceBuffers() (force, ok bool) {
 	}
 	defer unix.Close(fd)
 	return unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 1<<16) == nil, true
+}
+
+// sctpUDPPort reads net.sctp.udp_port: -1 when /proc/sys/net/sctp exists but
+// has no udp_port (a kernel before 5.11); not ok when SCTP is not loaded.
+func sctpUDPPort() (port int, ok bool) {
+	b, err := os.ReadFile("/proc/sys/net/sctp/udp_port")
+	if err != nil {
+		if _, serr := os.Stat("/proc/sys/net/sctp"); serr == nil {
+			return -1, true
+		}
+		return 0, false
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0, false
+	}
+	return n, true
 }

@@ -35,6 +35,8 @@ type relayHCL struct {
 	Upstream       hcl.Expression  `hcl:"upstream,optional"`
 	Transparent    hcl.Expression  `hcl:"transparent,optional"`
 	Mark           hcl.Expression  `hcl:"mark,optional"`
+	UpstreamUDP    hcl.Expression  `hcl:"upstream_udp_port,optional"`
+	FrontUDP       hcl.Expression  `hcl:"front_udp,optional"`
 	Streams        hcl.Expression  `hcl:"streams,optional"`
 	MaxMessage     hcl.Expression  `hcl:"max_message,optional"`
 	ConnectTimeout hcl.Expression  `hcl:"connect_timeout,optional"`
@@ -219,6 +221,8 @@ func (d *decoder) relay(r *relayHCL) Relay {
 		out.Upstream = d.addrs(r.Upstream, p+".upstream", peer)
 	}
 	out.Mark = d.mark(r.Mark, p+".mark")
+	out.UpstreamUDPPort = uint16(d.count(r.UpstreamUDP, p+".upstream_udp_port", 1, 65535, 0))
+	out.FrontUDP = d.boolean(r.FrontUDP, p+".front_udp", false)
 	out.Streams = uint16(d.count(r.Streams, p+".streams", 1, 65535, DefaultStreams))
 	out.MaxMessage = d.size(r.MaxMessage, p+".max_message", 1, MaxMaxMessage, DefaultMaxMessage)
 	out.ConnectTimeout = d.duration(r.ConnectTimeout, p+".connect_timeout", DefaultConnectTimeout)

@@ -41,6 +41,7 @@ func (d *decoder) validate(c *Config, raw []relayHCL, top hcl.Range) {
 		d.checkListeners(c.Relays[:i], r)
 		d.checkLoop(r)
 		d.checkTransparent(r, def)
+		d.checkUDP(r)
 		d.checkSendBuffer(r, def)
 		d.checkRTO(r, def)
 	}

@@ -90,6 +90,7 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front leg, id uint6
 		return nil, err
 	}
 	opts.Mark = cfg.Mark // only the upstream socket: the ruleset exempts what it sends
+	opts.RemoteUDPPort = cfg.UpstreamUDPPort
 	var upPort uint16
 	if cfg.Transparent {
 		opts.OnConnect = func(port uint16) { upPort = port; r.own.add(port) }

@@ -73,10 +73,17 @@ func (r *Relay) listen() error {
 
 // upstreamFields say where the relay connects, for its "listening" line.
 func upstreamFields(cfg *config.Relay) []any {
-	if !cfg.Transparent {
-		return []any{"upstream", fmt.Sprint(cfg.Upstream)}
+	f := []any{"upstream", fmt.Sprint(cfg.Upstream)}
+	if cfg.Transparent {
+		f = []any{"upstream", "each association's original destination (transparent)", "mark", fmt.Sprintf("%#x", cfg.Mark)}
 	}
-	return []any{"upstream", "each association's original destination (transparent)", "mark", fmt.Sprintf("%#x", cfg.Mark)}
+	if cfg.UpstreamUDPPort != 0 {
+		f = append(f, "upstream_udp_port", cfg.UpstreamUDPPort)
+	}
+	if cfg.FrontUDP {
+		f = append(f, "front_udp", true)
+	}
+	return f
 }
 
 func (r *Relay) frontOptions(cfg *config.Relay) sctpsock.Options {

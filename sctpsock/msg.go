@@ -61,6 +61,12 @@ type Options struct {
 	// carries the mark, which netfilter rules (meta mark) and policy routing
 	// match. Setting it needs CAP_NET_ADMIN (or CAP_NET_RAW). If zero, none.
 	Mark uint32
+	// RemoteUDPPort, if not zero, sends the socket's associations over UDP
+	// (RFC 6951) to that port of the peer (SCTP_REMOTE_UDP_ENCAPS_PORT):
+	// Linux 5.11 and later, and only while net.sctp.udp_port, the local port
+	// the kernel sends from and receives on, is set in the socket's network
+	// namespace when it is opened. If zero, plain SCTP over IP.
+	RemoteUDPPort uint16
 	// OnConnect, if not nil, is called by Dial with the socket's local port
 	// once its INIT is on its way, before Dial waits for the association: a
 	// transparent relay uses it to recognize its own INIT redirected back to

@@ -57,3 +57,9 @@ relay "ephemeral" {
 relay "no-upstream" {
   listen = ["10.0.0.1:13878"]
 }
+relay "udp-port" {
+  listen            = ["127.0.0.1:13879"]
+  upstream          = ["192.0.2.10:3868"]
+  upstream_udp_port = 0
+  front_udp         = "yes"
+}
