@@ -76,6 +76,11 @@ relay "udp" {
   upstream_udp_port = `+strconv.Itoa(udpEncapPort)+`
   front_udp         = true
 }
+relay "usrsctp" {
+  listen            = ["`+guardAddr.String()+`:13901"]
+  upstream          = ["`+peerAddr.String()+`:7"]
+  upstream_udp_port = 9900
+}
 log {
   level  = "debug"
   format = "json"
@@ -109,5 +114,31 @@ admin {
 			t.Errorf("status: msgs %d/%d, want 3/3", a.MsgsToUpstream, a.MsgsToFront)
 		}
 		t.Logf("relayed over UDP both ways: front %s, upstream %s, %d/%d messages", a.Front, a.Upstream, a.MsgsToUpstream, a.MsgsToFront)
+	})
+
+	t.Run("usrsctp peer", func(t *testing.T) {
+		// libusrsctp's echo_server (Debian's libusrsctp-examples): a userland
+		// SCTP stack that speaks only SCTP over UDP here, on UDP port 9900,
+		// answering to the kernel's 9899, echoing on SCTP port 7.
+		const server = "/usr/lib/usrsctp/echo_server"
+		if _, err := os.Stat(server); err != nil {
+			t.Fatalf("%v: run make setup (apt-get install libusrsctp-examples)", err)
+		}
+		var cmd *exec.Cmd
+		h.in(h.peer, func() {
+			cmd = exec.Command(server, "9900", strconv.Itoa(udpEncapPort))
+			if err := cmd.Start(); err != nil {
+				t.Fatalf("start %s: %v", server, err)
+			}
+		})
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		time.Sleep(500 * time.Millisecond) // until it listens
+		var c *sctpsock.Conn
+		h.in(h.guard, func() { c = dial(t, netip.AddrPortFrom(guardAddr, 13901), sctpsock.Options{}) })
+		for i := range 3 {
+			roundTrip(t, c, sctpsock.Msg{Data: []byte("to usrsctp " + strconv.Itoa(i)), Stream: uint16(i), PPID: 46})
+		}
+		a := assocOf(t, g, c)
+		t.Logf("relayed to usrsctp's echo_server over UDP: upstream %s, %d/%d messages", a.Upstream, a.MsgsToUpstream, a.MsgsToFront)
 	})
 }

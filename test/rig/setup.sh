@@ -3,7 +3,8 @@
 #
 #   1. Debian packages: qemu (the VM), busybox-static and cpio (the guest's init),
 #      socat and lksctp-tools (third-party SCTP peers), iproute2 (netns, veth, tc),
-#      nftables (nft, for the transparent-mode tests' rulesets).
+#      nftables (nft, for the transparent-mode tests' rulesets), libusrsctp-examples
+#      (a userland SCTP-over-UDP peer).
 #   2. Debian's current linux-image-amd64 kernel (6.1 on bookworm), unpacked into
 #      the cache with the modules the guest loads (sctp, sctp_diag, 9p, overlay, veth, netem).
 #   3. An initramfs holding busybox, those modules and the guest init (init.sh).
@@ -52,6 +53,7 @@ need_packages() {
   command -v tc >/dev/null && command -v ip >/dev/null || missing+=(iproute2)
   command -v systemd-analyze >/dev/null || missing+=(systemd)
   command -v nft >/dev/null || missing+=(nftables)
+  [ -x /usr/lib/usrsctp/echo_server ] || missing+=(libusrsctp-examples)
   command -v apt-get >/dev/null || { log "not a Debian system: install ${missing[*]:-nothing} by hand"; return 0; }
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ]; then
