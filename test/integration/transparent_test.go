@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"github.com/sctpguard/sctpguard/admin"
@@ -154,6 +155,52 @@ func TestTransparent(t *testing.T) {
 		}
 		got := drainReceivers(t, []*sctpsock.Conn{r}, []int{sent})
 		oneMore(t, []*sctpsock.Conn{c}, []*sctpsock.Conn{r}, []int{sent}, got)
+	})
+
+	t.Run("ipv6", func(t *testing.T) {
+		// The same through ip6 NAT: the kernel answers IP6T_SO_ORIGINAL_DST on
+		// SOL_IPV6 for the relay's IPv6 socket.
+		relay6, peer6 := netip.MustParsePrefix("fd00:51::1/64"), netip.MustParsePrefix("fd00:51::2/64")
+		h.must("address "+relay6.String(), h.gh.AddrAdd(h.link(0, false), &netlink.Addr{IPNet: ipNet(relay6), Flags: unix.IFA_F_NODAD}))
+		h.must("address "+peer6.String(), h.ph.AddrAdd(h.link(0, true), &netlink.Addr{IPNet: ipNet(peer6), Flags: unix.IFA_F_NODAD}))
+		dst := netip.AddrPortFrom(peer6.Addr(), 3868)
+		h.in(h.peer, func() { listenAt(t, []netip.AddrPort{dst}, sctpsock.Options{}, echo) })
+		var g6 *guard
+		h.in(h.guard, func() {
+			cmd := exec.Command("nft", "-f", "-")
+			cmd.Stdin = strings.NewReader(`table ip6 sctpguard6 {
+	chain outbound {
+		type nat hook output priority -100; policy accept;
+		meta mark 0x5c7 return
+		ip6 daddr ` + peer6.Addr().String() + ` sctp dport 3868 dnat to [` + relay6.Addr().String() + `]:13870
+	}
+}`)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("nft ip6: %v %s", err, out)
+			}
+			g6 = startGuard(t, `
+relay "v6" {
+  listen      = ["[`+relay6.Addr().String()+`]:13870"]
+  transparent = true
+  mark        = "0x5c7"
+}
+log {
+  level  = "debug"
+  format = "json"
+}
+admin {
+  socket = "%ADMIN%"
+}
+`)
+		})
+		var c *sctpsock.Conn
+		h.in(h.guard, func() { c = dial(t, dst, sctpsock.Options{}) })
+		roundTrip(t, c, sctpsock.Msg{Data: []byte("over ipv6"), Stream: 1, PPID: 46})
+		a := assocOf(t, g6, c)
+		if a.OriginalDst != dst.String() {
+			t.Errorf("original_dst %q, want %s", a.OriginalDst, dst)
+		}
+		t.Logf("ipv6: front %s, upstream %s, original destination %s", a.Front, a.Upstream, a.OriginalDst)
 	})
 
 	t.Run("loop", func(t *testing.T) {
@@ -325,11 +372,11 @@ func assocOf(t *testing.T, g *guard, c *sctpsock.Conn) admin.AssocStatus {
 	st := guardStatus(t, g)
 	for _, a := range st.Associations {
 		// Front is one address, or "[a b]" for a multi-homed application.
-		first := strings.Fields(strings.Trim(a.Front, "[]"))
-		if len(first) == 0 {
-			continue
+		first := a.Front
+		if strings.Contains(first, " ") {
+			first = strings.Fields(strings.TrimPrefix(first, "["))[0]
 		}
-		if ap, err := netip.ParseAddrPort(first[0]); err == nil && ap.Port() == port {
+		if ap, err := netip.ParseAddrPort(first); err == nil && ap.Port() == port {
 			return a
 		}
 	}
