@@ -66,7 +66,7 @@ func row(a AssocStatus) string {
 		strconv.FormatUint(a.ID, 10),
 		orDash(a.Relay),
 		orDash(a.Front),
-		orDash(a.Upstream),
+		upstreamCell(a),
 		orDash(string(a.State)),
 		fmt.Sprintf("%d/%d", a.MsgsToUpstream, a.MsgsToFront),
 		size(int64(a.BytesToUpstream)) + "/" + size(int64(a.BytesToFront)),
@@ -79,6 +79,15 @@ func row(a AssocStatus) string {
 		duration(a.Age),
 	}
 	return strings.Join(cells, "\t")
+}
+
+// upstreamCell is the upstream peer's addresses, and for a transparent relay
+// the original destination the application asked for, when it is not all of them.
+func upstreamCell(a AssocStatus) string {
+	if a.OriginalDst == "" || a.OriginalDst == a.Upstream {
+		return orDash(a.Upstream)
+	}
+	return orDash(a.Upstream) + " (asked " + a.OriginalDst + ")"
 }
 
 // paths formats a leg's paths: "2" when all are ACTIVE, "2 (1 down)" when

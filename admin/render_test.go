@@ -94,3 +94,22 @@ func TestWriteTableShared(t *testing.T) {
 		t.Errorf("got:\n%s\nwant a line with:\n%s", got.String(), want)
 	}
 }
+
+// TestUpstreamCell: a transparent relay's row names the destination the
+// application asked for when the peer has more addresses than that one.
+func TestUpstreamCell(t *testing.T) {
+	for _, tc := range []struct {
+		a    AssocStatus
+		want string
+	}{
+		{AssocStatus{Upstream: "192.0.2.10:3868"}, "192.0.2.10:3868"},
+		{AssocStatus{Upstream: "192.0.2.10:3868", OriginalDst: "192.0.2.10:3868"}, "192.0.2.10:3868"},
+		{AssocStatus{Upstream: "[192.0.2.10:3868 198.51.100.10:3868]", OriginalDst: "192.0.2.10:3868"},
+			"[192.0.2.10:3868 198.51.100.10:3868] (asked 192.0.2.10:3868)"},
+		{AssocStatus{}, "-"},
+	} {
+		if got := upstreamCell(tc.a); got != tc.want {
+			t.Errorf("upstreamCell(%+v) = %q, want %q", tc.a, got, tc.want)
+		}
+	}
+}

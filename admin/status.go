@@ -41,8 +41,10 @@ type Budget struct {
 type RelayStatus struct {
 	Name     string   `json:"name"`
 	Listen   []string `json:"listen"`   // front addresses
-	Upstream []string `json:"upstream"` // addresses of the upstream peer
-	Budget   Budget   `json:"budget"`   // the socket-level budget
+	Upstream []string `json:"upstream"` // addresses of the upstream peer; none when Transparent
+	// Transparent: each association is relayed to its original destination.
+	Transparent bool   `json:"transparent,omitempty"`
+	Budget      Budget `json:"budget"` // the socket-level budget
 	// ListenStyle is the front endpoint's socket style: one_to_one (a
 	// socket per association) or one_to_many (one shared socket).
 	ListenStyle string `json:"listen_style,omitempty"`
@@ -125,11 +127,15 @@ type RelayTotals struct {
 // with an upstream one. "ToUpstream" counts the direction from the
 // application to the peer, "ToFront" the way back.
 type AssocStatus struct {
-	ID       uint64     `json:"id"`
-	Relay    string     `json:"relay"`    // the relay block's name
-	Front    string     `json:"front"`    // the application's address
-	Upstream string     `json:"upstream"` // the peer's primary address
-	State    AssocState `json:"state"`
+	ID       uint64 `json:"id"`
+	Relay    string `json:"relay"`    // the relay block's name
+	Front    string `json:"front"`    // the application's address
+	Upstream string `json:"upstream"` // the peer's primary address
+	// OriginalDst is, for a transparent relay, the destination the
+	// application addressed before netfilter redirected it to the relay:
+	// where the relay connected the upstream leg. Empty otherwise.
+	OriginalDst string     `json:"original_dst,omitempty"`
+	State       AssocState `json:"state"`
 
 	MsgsToUpstream  uint64 `json:"msgs_to_upstream"`
 	BytesToUpstream uint64 `json:"bytes_to_upstream"`

@@ -25,13 +25,15 @@ const (
 	EndBadNotification   EndReason = "bad_notification"     // no longer given (a malformed event is dropped, see DropReadError); kept so the metric's series stay
 	EndStalled           EndReason = "stalled"              // the consumer did not move for stall_timeout while the quota was full
 	EndTooManyConnecting EndReason = "too_many_connecting"  // accepted while max_connecting others waited for upstream: refused
+	EndNoOriginalDst     EndReason = "no_original_dst"      // transparent: conntrack had no original destination, or it was the relay's own
+	EndRelayLoop         EndReason = "relay_loop"           // transparent: the association came from one of the relay's own upstream sockets
 )
 
 // EndReasons lists every EndReason, in the order metrics exports them.
 var EndReasons = []EndReason{
 	EndShutdown, EndPeerAbort, EndStreamMissing, EndTooLarge,
 	EndUnreachable, EndIOError, EndDrain, EndQuotaExhausted,
-	EndBadNotification, EndStalled, EndTooManyConnecting,
+	EndBadNotification, EndStalled, EndTooManyConnecting, EndNoOriginalDst, EndRelayLoop,
 }
 
 // DropReason is why sctpguard dropped a message (or event) it had read: the key

@@ -28,7 +28,11 @@ func (d *decoder) addrs(expr hcl.Expression, field string, role endpoint) []neti
 	v, ok := d.value(expr, field)
 	if !ok || v.CanIterateElements() && v.LengthInt() == 0 {
 		if !d.bad[field] {
-			d.reject(expr.Range(), field, "at least one address is required, such as [\"192.0.2.10:3868\"]")
+			hint := ""
+			if role == peer {
+				hint = ", or transparent = true to relay each association to the destination its application asked for"
+			}
+			d.reject(expr.Range(), field, "at least one address is required, such as [\"192.0.2.10:3868\"]%s", hint)
 		}
 		return nil
 	}

@@ -98,8 +98,28 @@ type Relay struct {
 	// duplicates. Port 0 picks an ephemeral port.
 	Listen []netip.AddrPort
 	// Upstream holds the addresses of the peer endpoint, all on the same
-	// port 1..65535; at least one, no duplicates.
+	// port 1..65535; at least one, no duplicates. Empty when Transparent.
 	Upstream []netip.AddrPort
+	// Transparent makes the relay connect each association to the
+	// destination its application addressed before netfilter's DNAT sent it
+	// to Listen (SO_ORIGINAL_DST), instead of to Upstream, which must then
+	// be empty. Listen must then be one address, neither a wildcard nor
+	// loopback, and ListenStyle one_to_one. If false, Upstream is used.
+	Transparent bool
+	// Mark, if not zero, is set as SO_MARK on every upstream socket of a
+	// transparent relay, so that the ruleset that redirects applications'
+	// associations to the relay can exempt the relay's own (meta mark).
+	// Needs CAP_NET_ADMIN. Only with Transparent. If zero, no mark.
+	Mark uint32
+	// UpstreamUDPPort, if not zero, reaches the upstream peer over SCTP over
+	// UDP (RFC 6951): the peer's UDP encapsulation port, 1..65535, set on
+	// every upstream socket (SCTP_REMOTE_UDP_ENCAPS_PORT). Needs Linux 5.11
+	// and net.sctp.udp_port set. If zero, plain SCTP.
+	UpstreamUDPPort uint16
+	// FrontUDP declares that applications reach the relay over SCTP over UDP
+	// too: the kernel answers those on net.sctp.udp_port, which must then be
+	// set (it is checked at start). If false, nothing is checked.
+	FrontUDP bool
 	// Streams is the number of outbound streams requested on both legs,
 	// 1..65535. If zero, 16.
 	Streams uint16

@@ -57,7 +57,7 @@ func TestInvalid(t *testing.T) {
 // TestValid loads every valid file, including the shipped example.
 func TestValid(t *testing.T) {
 	files, _ := filepath.Glob("testdata/valid/*.hcl")
-	files = append(files, "../examples/sctpguard.hcl")
+	files = append(files, "../examples/sctpguard.hcl", "../examples/transparent.hcl")
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			if _, err := config.Load(file); err != nil {
@@ -115,6 +115,18 @@ func TestFull(t *testing.T) {
 			Name:           "m3ua-1",
 			Listen:         addrs("0.0.0.0:2905"),
 			Upstream:       addrs("[2001:db8::20]:2905"),
+			Streams:        16,
+			MaxMessage:     256 << 10,
+			ConnectTimeout: 5 * time.Second,
+			MaxConnecting:  256,
+			NoDelay:        true,
+			ListenStyle:    config.StyleOneToOne,
+			Quota:          config.RelayQuota{Association: 1 << 20},
+		}, {
+			Name:           "sidecar",
+			Listen:         addrs("10.0.0.1:13868"),
+			Transparent:    true,
+			Mark:           0x5c7,
 			Streams:        16,
 			MaxMessage:     256 << 10,
 			ConnectTimeout: 5 * time.Second,

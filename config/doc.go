@@ -64,13 +64,29 @@
 //	                the same address and port; 0.0.0.0 overlaps every
 //	                IPv4 address and [::] every address.
 //	upstream        addresses of the peer endpoint: one or more, all on
-//	                the same port 1..65535. Required. None may be the
+//	                the same port 1..65535. Required unless transparent.
+//	                None may be the
 //	                relay's own: one of its listen addresses, or a
 //	                loopback address on the port of a wildcard listen
 //	                address that covers it (0.0.0.0 binds 127.0.0.0/8,
 //	                [::] also ::1), or every association would be relayed
 //	                back to the relay without end. Other local addresses
 //	                a wildcard binds are not known to the check.
+//	transparent     relay each association to the destination its
+//	                application addressed before netfilter's DNAT sent it
+//	                to listen (SO_ORIGINAL_DST); then no upstream, one
+//	                listen address (not a wildcard, not loopback), and
+//	                one_to_one. Default false. See docs/transparent.md.
+//	mark            SO_MARK 1..0xffffffff (a number or "0x..." string) on
+//	                a transparent relay's upstream sockets, so the ruleset
+//	                can exempt them; needs CAP_NET_ADMIN, checked with
+//	                WithHost. Default: none.
+//	upstream_udp_port
+//	                the upstream peer's UDP port for SCTP over UDP
+//	                (RFC 6951), 1..65535; needs net.sctp.udp_port set,
+//	                checked with WithHost. Default: plain SCTP.
+//	front_udp       applications may come over SCTP over UDP: checks
+//	                net.sctp.udp_port with WithHost. Default false.
 //	streams         outbound streams requested on both legs, 1..65535.
 //	                Default 16.
 //	max_message     size of the largest message relayed, 1B..64MiB;

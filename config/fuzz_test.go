@@ -60,7 +60,7 @@ func checkConfig(t *testing.T, c *config.Config) {
 		t.Fatal("valid config without relays")
 	}
 	for _, r := range c.Relays {
-		if len(r.Listen) == 0 || len(r.Upstream) == 0 || r.Streams == 0 || r.MaxMessage <= 0 || r.ConnectTimeout <= 0 {
+		if len(r.Listen) == 0 || len(r.Upstream) == 0 != r.Transparent || r.Streams == 0 || r.MaxMessage <= 0 || r.ConnectTimeout <= 0 {
 			t.Errorf("relay %q: %+v", r.Name, r)
 		}
 		q := r.Quota
@@ -73,6 +73,10 @@ func checkConfig(t *testing.T, c *config.Config) {
 			if n != 0 && !lendsOne(n, q.Association, worst) {
 				t.Errorf("relay %q: a quota of %d cannot relay one message for one association: %+v, %+v, %+v", r.Name, n, q, c.Quota, c.Cost)
 			}
+		}
+		if r.Transparent && (len(r.Listen) != 1 || r.Listen[0].Addr().IsUnspecified() || r.Listen[0].Addr().Unmap().IsLoopback() ||
+			r.ListenStyle != config.StyleOneToOne) || !r.Transparent && r.Mark != 0 {
+			t.Errorf("relay %q: transparent rules broken: %+v", r.Name, r)
 		}
 		for _, u := range r.Upstream {
 			if slices.ContainsFunc(r.Listen, func(l netip.AddrPort) bool { return l.Addr().Unmap() == u.Addr().Unmap() && l.Port() == u.Port() }) {
@@ -108,6 +112,8 @@ var oddAttributes = []struct{ block, attr string }{
 	{`relay "r"`, "listen"}, {`relay "r"`, "upstream"}, {`relay "r"`, "streams"},
 	{`relay "r"`, "max_message"}, {`relay "r"`, "connect_timeout"}, {`relay "r"`, "nodelay"},
 	{`relay "r"`, "max_connecting"}, {`relay "r"`, "stall_timeout"},
+	{`relay "r"`, "transparent"}, {`relay "r"`, "mark"},
+	{`relay "r"`, "upstream_udp_port"}, {`relay "r"`, "front_udp"},
 	{"quota", "global"}, {"cost", "overhead"}, {"admin", "socket"}, {"admin", "mode"},
 	{"admin", "group"}, {"metrics", "listen"}, {"log", "level"}, {"log", "format"},
 	{"shutdown", "drain_timeout"},

@@ -12,6 +12,17 @@ type Host struct {
 	// (CAP_NET_ADMIN in the initial user namespace), which WmemMax does not
 	// cap.
 	NetAdmin bool
+	// NoMark reports that the process may not set SO_MARK, which a
+	// transparent relay's mark needs (CAP_NET_ADMIN in the socket's network
+	// namespace). If false, allowed or unknown.
+	NoMark bool
+	// UDPKnown reports that UDPPort was read.
+	UDPKnown bool
+	// UDPPort is net.sctp.udp_port of this network namespace: the UDP port
+	// the kernel receives SCTP over UDP on and sends it from, 0 when off; -1
+	// when the kernel has no SCTP over UDP (Linux before 5.11). Valid only
+	// with UDPKnown.
+	UDPPort int
 }
 
 // An Option adds to what Load and Parse check.

@@ -33,6 +33,10 @@ type relayHCL struct {
 	DefRange       hcl.Range       `hcl:",def_range"`
 	Listen         hcl.Expression  `hcl:"listen,optional"`
 	Upstream       hcl.Expression  `hcl:"upstream,optional"`
+	Transparent    hcl.Expression  `hcl:"transparent,optional"`
+	Mark           hcl.Expression  `hcl:"mark,optional"`
+	UpstreamUDP    hcl.Expression  `hcl:"upstream_udp_port,optional"`
+	FrontUDP       hcl.Expression  `hcl:"front_udp,optional"`
 	Streams        hcl.Expression  `hcl:"streams,optional"`
 	MaxMessage     hcl.Expression  `hcl:"max_message,optional"`
 	ConnectTimeout hcl.Expression  `hcl:"connect_timeout,optional"`
@@ -210,7 +214,15 @@ func (d *decoder) relay(r *relayHCL) Relay {
 	p := relayField(r.Name)
 	out := DefaultRelay(r.Name)
 	out.Listen = d.addrs(r.Listen, p+".listen", local)
-	out.Upstream = d.addrs(r.Upstream, p+".upstream", peer)
+	out.Transparent = d.boolean(r.Transparent, p+".transparent", false)
+	if out.Transparent {
+		d.noUpstream(r.Upstream, p+".upstream")
+	} else {
+		out.Upstream = d.addrs(r.Upstream, p+".upstream", peer)
+	}
+	out.Mark = d.mark(r.Mark, p+".mark")
+	out.UpstreamUDPPort = uint16(d.count(r.UpstreamUDP, p+".upstream_udp_port", 1, 65535, 0))
+	out.FrontUDP = d.boolean(r.FrontUDP, p+".front_udp", false)
 	out.Streams = uint16(d.count(r.Streams, p+".streams", 1, 65535, DefaultStreams))
 	out.MaxMessage = d.size(r.MaxMessage, p+".max_message", 1, MaxMaxMessage, DefaultMaxMessage)
 	out.ConnectTimeout = d.duration(r.ConnectTimeout, p+".connect_timeout", DefaultConnectTimeout)
@@ -224,7 +236,11 @@ func (d *decoder) relay(r *relayHCL) Relay {
 	}
 	if pb := single(d, r.Path, p+".path"); pb != nil {
 		out.Path = d.path(pb, p+".path")
-		out.Path.Primary = d.primary(pb.Primary, p+".path.primary", out.Upstream)
+		if out.Transparent {
+			d.noPrimary(pb.Primary, p+".path.primary")
+		} else {
+			out.Path.Primary = d.primary(pb.Primary, p+".path.primary", out.Upstream)
+		}
 	}
 	return out
 }

@@ -40,6 +40,8 @@ func (d *decoder) validate(c *Config, raw []relayHCL, top hcl.Range) {
 		d.checkQuotas(c, r, def)
 		d.checkListeners(c.Relays[:i], r)
 		d.checkLoop(r)
+		d.checkTransparent(r, def)
+		d.checkUDP(r)
 		d.checkSendBuffer(r, def)
 		d.checkRTO(r, def)
 	}

@@ -78,6 +78,22 @@ func TestValidateRules(t *testing.T) {
 		{"send buffer forced", quotaSrc("1MiB", "association = \"4MiB\"\n", ""), config.Host{WmemMax: 212992, NetAdmin: true}, ""},
 		{"send buffer not capped", quotaSrc("64KiB", "association = \"260KiB\"\n", ""), linux61, ""},
 		{"host unknown", quotaSrc("1MiB", "association = \"4MiB\"\n", ""), config.Host{}, ""},
+		// a transparent relay's mark needs CAP_NET_ADMIN.
+		{"mark refused", transparentSrc(`mark = "0x10"`), config.Host{NoMark: true},
+			"relay.t.mark: mark 0x10: this process may not set SO_MARK (it needs CAP_NET_ADMIN)"},
+		{"mark allowed", transparentSrc(`mark = "0x10"`), config.Host{}, ""},
+		{"no mark, no capability needed", transparentSrc(""), config.Host{NoMark: true}, ""},
+		{"transparent IPv6", "relay \"t\" {\n  listen = [\"[2001:db8::1]:13868\"]\n  transparent = true\n}\n", config.Host{}, ""},
+		// SCTP over UDP needs net.sctp.udp_port.
+		{"udp_port unset", udpSrc("upstream_udp_port = 9899"), config.Host{UDPKnown: true},
+			"relay.r.upstream_udp_port: net.sctp.udp_port is 0 in this network namespace"},
+		{"front over udp, udp_port unset", udpSrc("front_udp = true"), config.Host{UDPKnown: true},
+			"relay.r.front_udp: net.sctp.udp_port is 0"},
+		{"kernel without SCTP over UDP", udpSrc("upstream_udp_port = 9899"), config.Host{UDPKnown: true, UDPPort: -1},
+			"relay.r.upstream_udp_port: this kernel has no SCTP over UDP"},
+		{"udp_port set", udpSrc("upstream_udp_port = 9899\n  front_udp = true"), config.Host{UDPKnown: true, UDPPort: 9899}, ""},
+		{"udp_port unknown", udpSrc("upstream_udp_port = 9899"), config.Host{}, ""},
+		{"no udp, udp_port unset", udpSrc(""), config.Host{UDPKnown: true}, ""},
 		{"send buffer at the default max_message", relaySrc(`"127.0.0.1:3868"`, `"192.0.2.10:3868"`, "", ""), config.Host{WmemMax: 100 << 10},
 			"relay.r.max_message: max_message 256KiB is more than the send buffer of 200KiB"},
 	}
@@ -144,4 +160,14 @@ func TestAdminReadGroup(t *testing.T) {
 			t.Errorf("%q: got %v, want %q", tt.admin, err, tt.want)
 		}
 	}
+}
+
+// transparentSrc is a transparent relay "t" with extra set in its block.
+func transparentSrc(extra string) string {
+	return "relay \"t\" {\n  listen = [\"10.0.0.1:13868\"]\n  transparent = true\n  " + extra + "\n}\n"
+}
+
+// udpSrc is a relay "r" with extra set in its block.
+func udpSrc(extra string) string {
+	return "relay \"r\" {\n  listen = [\"127.0.0.1:3868\"]\n  upstream = [\"192.0.2.10:3868\"]\n  " + extra + "\n}\n"
 }

@@ -153,9 +153,11 @@ func TestByReason(t *testing.T) {
 sctpguard_associations_ended_total{reason="bad_notification",relay="diameter"} 1
 sctpguard_associations_ended_total{reason="drain",relay="diameter"} 2
 sctpguard_associations_ended_total{reason="io_error",relay="diameter"} 0
+sctpguard_associations_ended_total{reason="no_original_dst",relay="diameter"} 0
 sctpguard_associations_ended_total{reason="other",relay="diameter"} 5
 sctpguard_associations_ended_total{reason="peer_abort",relay="diameter"} 0
 sctpguard_associations_ended_total{reason="quota_exhausted",relay="diameter"} 0
+sctpguard_associations_ended_total{reason="relay_loop",relay="diameter"} 0
 sctpguard_associations_ended_total{reason="shutdown",relay="diameter"} 4
 sctpguard_associations_ended_total{reason="stalled",relay="diameter"} 0
 sctpguard_associations_ended_total{reason="stream_missing",relay="diameter"} 0
@@ -198,9 +200,9 @@ func TestSeriesBoundedByRelays(t *testing.T) {
 		t.Fatalf("%d series with 10,500 associations and unknown end reasons, %d with none", got, base)
 	}
 	// Per relay: 2+2 relayed, 3 states, held, accepted, refused,
-	// 12 end reasons, 6 drop reasons, 2 budgets, blocked, path events; plus
+	// 14 end reasons, 6 drop reasons, 2 budgets, blocked, path events; plus
 	// build info, start time, 2 global budgets.
-	if want := 2*(4+3+1+2+12+6+2+1+1) + 4; base != want {
+	if want := 2*(4+3+1+2+14+6+2+1+1) + 4; base != want {
 		t.Fatalf("%d series for two relays, want %d", base, want)
 	}
 }

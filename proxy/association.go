@@ -28,6 +28,8 @@ type association struct {
 
 	frontAddr, upAddr string         // peer addresses, for status
 	primary           netip.AddrPort // path.primary of the upstream leg; invalid: the kernel's choice
+	origDst           netip.AddrPort // transparent relays: where the application addressed it; else invalid
+	upPort            uint16         // transparent relays: the upstream socket's port, in Relay.own until it closes
 	frontEnds, upEnds legEnds        // to find the legs in sock_diag
 
 	toUp, toFront *pipe

@@ -40,6 +40,9 @@ func (r *Relay) handle(ctx context.Context, front leg) {
 		go a.drain() // assoc-drainer, as in retire: the relay was retired during the set-up
 	}
 	a.run(ctx)
+	if a.upPort != 0 {
+		r.own.remove(a.upPort) // run closed the upstream socket
+	}
 	r.totals.add(a)
 }
 
@@ -53,6 +56,13 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front leg, id uint6
 		log.Debug("front association already gone; relaying what it queued", "error", err)
 		fst = sctpsock.Status{InStreams: cfg.Streams, OutStreams: cfg.Streams}
 	}
+	target, orig, err := r.upstreamOf(cfg, front)
+	if err != nil {
+		return nil, err
+	}
+	if orig.IsValid() {
+		log = log.With("original_dst", orig)
+	}
 	opts := r.frontOptions(cfg)
 	opts.OutStreams = max(cfg.Streams, fst.InStreams)
 	opts.MaxInStreams = max(cfg.Streams, fst.OutStreams)
@@ -64,6 +74,15 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front leg, id uint6
 	if err := setupFront(front, opts); err != nil {
 		return nil, err
 	}
+	if cfg.Transparent {
+		quiet, err := quietUntranslated(front)
+		if err != nil {
+			return nil, fmt.Errorf("front: %w", err)
+		}
+		if len(quiet) > 0 {
+			log.Debug("front paths that NAT does not translate are left unused", "addrs", fmt.Sprint(quiet))
+		}
+	}
 	// The reserves are taken before the upstream INIT: an association the
 	// budgets cannot admit costs the peer nothing, and one waiting for its
 	// connect is charged like one relaying.
@@ -71,8 +90,17 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front leg, id uint6
 	if err != nil {
 		return nil, err
 	}
-	up, err := r.dial(ctx, cfg, opts)
+	opts.Mark = cfg.Mark // only the upstream socket: the ruleset exempts what it sends
+	opts.RemoteUDPPort = cfg.UpstreamUDPPort
+	var upPort uint16
+	if cfg.Transparent {
+		opts.OnConnect = func(port uint16) { upPort = port; r.own.add(port) }
+	}
+	up, err := r.dial(ctx, cfg, target, opts)
 	if err != nil {
+		if upPort != 0 {
+			r.own.remove(upPort)
+		}
 		closeAccounts(accts.each())
 		return nil, &refusedError{reason: admin.EndUnreachable, err: fmt.Errorf("upstream unreachable: %w", err)}
 	}
@@ -93,7 +121,7 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front leg, id uint6
 	}
 	upAddr := peerString(up)
 	a := &association{id: id, relay: cfg.Name, log: log.With("upstream", upAddr), front: front, up: connLeg{up}, upAddr: upAddr,
-		started: time.Now(), accts: accts, primary: cfg.Path.Primary}
+		started: time.Now(), accts: accts, primary: cfg.Path.Primary, origDst: orig, upPort: upPort}
 	a.frontEnds, a.upEnds = front.statusEnds(), a.up.statusEnds()
 	a.toUp = r.newPipe(a, toUpstream, front, a.up, ust.OutStreams, ust.FragmentationPoint, a.accts.toUp)
 	a.toFront = r.newPipe(a, toFront, a.up, front, fst.OutStreams, fst.FragmentationPoint, a.accts.toFront)
@@ -104,7 +132,7 @@ func (r *Relay) pair(ctx context.Context, cfg *config.Relay, front leg, id uint6
 
 // dial connects to upstream once one of the relay's maxDialing slots is free; the
 // wait for a slot does not count against connect_timeout.
-func (r *Relay) dial(ctx context.Context, cfg *config.Relay, opts sctpsock.Options) (*sctpsock.Conn, error) {
+func (r *Relay) dial(ctx context.Context, cfg *config.Relay, target []netip.AddrPort, opts sctpsock.Options) (*sctpsock.Conn, error) {
 	select {
 	case r.dialing <- struct{}{}:
 	case <-ctx.Done():
@@ -113,7 +141,7 @@ func (r *Relay) dial(ctx context.Context, cfg *config.Relay, opts sctpsock.Optio
 	defer func() { <-r.dialing }()
 	dctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()
-	return sctpsock.Dial(dctx, nil, cfg.Upstream, opts)
+	return sctpsock.Dial(dctx, nil, target, opts)
 }
 
 // openAccounts opens an association's quota account for each direction, with

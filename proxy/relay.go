@@ -40,6 +40,7 @@ type Relay struct {
 	// accounts, so max_connecting bounds them.
 	connecting atomic.Int64
 	totals     totals
+	own        ownPorts // a transparent relay's upstream sockets (see fromSelf)
 }
 
 func newRelay(cfg config.Relay, global *quota.Budget, cost quota.CostModel, obs *gate.Observer, log hclog.Logger) *Relay {
@@ -66,8 +67,23 @@ func (r *Relay) listen() error {
 		return fmt.Errorf("relay %q: listen %v: %w", cfg.Name, cfg.Listen, err)
 	}
 	r.front = oneToOneFront{ln}
-	r.log.Info("listening", "addrs", fmt.Sprint(ln.Addrs()), "upstream", fmt.Sprint(cfg.Upstream))
+	r.log.Info("listening", append([]any{"addrs", fmt.Sprint(ln.Addrs())}, upstreamFields(cfg)...)...)
 	return nil
+}
+
+// upstreamFields say where the relay connects, for its "listening" line.
+func upstreamFields(cfg *config.Relay) []any {
+	f := []any{"upstream", fmt.Sprint(cfg.Upstream)}
+	if cfg.Transparent {
+		f = []any{"upstream", "each association's original destination (transparent)", "mark", fmt.Sprintf("%#x", cfg.Mark)}
+	}
+	if cfg.UpstreamUDPPort != 0 {
+		f = append(f, "upstream_udp_port", cfg.UpstreamUDPPort)
+	}
+	if cfg.FrontUDP {
+		f = append(f, "front_udp", true)
+	}
+	return f
 }
 
 func (r *Relay) frontOptions(cfg *config.Relay) sctpsock.Options {

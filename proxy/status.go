@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"sort"
 	"time"
@@ -56,6 +57,7 @@ func (r *Relay) summary() admin.RelayStatus {
 		Name:        cfg.Name,
 		Listen:      stringsOf(cfg.Listen),
 		Upstream:    stringsOf(cfg.Upstream),
+		Transparent: cfg.Transparent,
 		Budget:      admin.Budget{Limit: b.Limit, Used: b.Used},
 		ListenStyle: cfg.ListenStyle,
 		Draining:    r.draining.Load(),
@@ -77,7 +79,7 @@ func (r *Relay) summary() admin.RelayStatus {
 func (a *association) status(kernel *kernelView) admin.AssocStatus {
 	up, front := a.accts.toUp, a.accts.toFront
 	st := admin.AssocStatus{
-		ID: a.id, Relay: a.relay, Front: a.frontAddr, Upstream: a.upAddr,
+		ID: a.id, Relay: a.relay, Front: a.frontAddr, Upstream: a.upAddr, OriginalDst: addrString(a.origDst),
 		State:          a.state(),
 		MsgsToUpstream: a.toUp.msgs.Load(), BytesToUpstream: a.toUp.bytes.Load(),
 		MsgsToFront: a.toFront.msgs.Load(), BytesToFront: a.toFront.bytes.Load(),
@@ -127,4 +129,12 @@ func stringsOf[T fmt.Stringer](xs []T) []string {
 func gateStatus(g *gate.Gate) admin.GateStatus {
 	s := g.Status()
 	return admin.GateStatus{Source: s.Source, Unread: s.Unread, Window: s.Window, HeldMsgs: s.Held, Probes: s.Probes}
+}
+
+// addrString formats ap, or "" when it is invalid.
+func addrString(ap netip.AddrPort) string {
+	if !ap.IsValid() {
+		return ""
+	}
+	return ap.String()
 }

@@ -27,6 +27,9 @@ func Dial(ctx context.Context, local []netip.Addr, remote []netip.AddrPort, o Op
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
+	if o.OnConnect != nil {
+		o.OnConnect(localPort(fd))
+	}
 	c, err := newConn(fd, o)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
@@ -193,4 +196,20 @@ func connectErr(err error) error {
 		return fmt.Errorf("aborted while connecting: %w: %w", ErrAborted, err)
 	}
 	return err
+}
+
+// localPort is the port a socket is bound to (the ephemeral one connect
+// chose), or 0 if getsockname fails.
+func localPort(fd int) uint16 {
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return 0
+	}
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return uint16(sa.Port)
+	case *unix.SockaddrInet6:
+		return uint16(sa.Port)
+	}
+	return 0
 }

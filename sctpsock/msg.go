@@ -57,6 +57,21 @@ type Options struct {
 	// SHUTDOWN to mean that everything it sent was taken care of. Close still
 	// ends gracefully; Abort aborts either way.
 	AbortOnExit bool
+	// Mark sets SO_MARK on the socket when not zero: every packet it sends
+	// carries the mark, which netfilter rules (meta mark) and policy routing
+	// match. Setting it needs CAP_NET_ADMIN (or CAP_NET_RAW). If zero, none.
+	Mark uint32
+	// RemoteUDPPort, if not zero, sends the socket's associations over UDP
+	// (RFC 6951) to that port of the peer (SCTP_REMOTE_UDP_ENCAPS_PORT):
+	// Linux 5.11 and later, and only while net.sctp.udp_port, the local port
+	// the kernel sends from and receives on, is set in the socket's network
+	// namespace when it is opened. If zero, plain SCTP over IP.
+	RemoteUDPPort uint16
+	// OnConnect, if not nil, is called by Dial with the socket's local port
+	// once its INIT is on its way, before Dial waits for the association: a
+	// transparent relay uses it to recognize its own INIT redirected back to
+	// it. If nil, nothing is called.
+	OnConnect func(localPort uint16)
 }
 
 // DefaultEvents are the notifications subscribed to when Options.Events is

@@ -59,7 +59,17 @@ const (
 	rtoInfoLen     = 16 // struct sctp_rtoinfo
 	paddrInfoLen   = 152
 	sppHBEnable    = 1 // SPP_HB_ENABLE
+	sppHBDisable   = 2 // SPP_HB_DISABLE
 )
+
+// noHeartbeatParams encodes struct sctp_paddrparams that disables heartbeats
+// to addr alone, leaving every other setting unchanged.
+func noHeartbeatParams(addr netip.AddrPort) [paddrParamsLen]byte {
+	var b [paddrParamsLen]byte
+	putSockaddr(b[4:], addr)
+	binary.NativeEndian.PutUint32(b[146:], sppHBDisable) // spp_flags
+	return b
+}
 
 // paddrParams encodes struct sctp_paddrparams for all paths of the
 // association (or of future associations, before connect): address zero,

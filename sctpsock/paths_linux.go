@@ -113,3 +113,22 @@ func (c *Conn) SetPrimary(addr netip.AddrPort) error {
 	}
 	return nil
 }
+
+// DisableHeartbeat stops the kernel sending heartbeats to addr, one of the
+// peer's addresses (SCTP_PEER_ADDR_PARAMS with SPP_HB_DISABLE for it alone). A
+// path the peer listed in its INIT but that was never confirmed then stays
+// unconfirmed, and the kernel sends it nothing: a transparent relay uses it
+// for the addresses of a front association that NAT does not translate.
+func (c *Conn) DisableHeartbeat(addr netip.AddrPort) error {
+	b := noHeartbeatParams(addr)
+	var serr error
+	if err := c.rc.Control(func(fd uintptr) {
+		serr = setsockopt(int(fd), sctp.SOL_SCTP, sctp.SCTP_PEER_ADDR_PARAMS, unsafe.Pointer(&b[0]), paddrParamsLen)
+	}); err != nil {
+		return c.opErr("disable heartbeat", err)
+	}
+	if serr != nil {
+		return c.opErr("disable heartbeat to "+addr.String(), serr)
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package sctpsock
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -105,6 +106,16 @@ func setupSocket(fd, fam int, o Options) error {
 	}
 	if err := setBuffers(fd, o); err != nil {
 		return err
+	}
+	if o.Mark != 0 {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_MARK, int(o.Mark)); err != nil {
+			return fmt.Errorf("setsockopt SO_MARK %#x (needs CAP_NET_ADMIN): %w", o.Mark, err)
+		}
+	}
+	if o.RemoteUDPPort != 0 {
+		if err := setRemoteUDPPort(fd, o.RemoteUDPPort); err != nil {
+			return err
+		}
 	}
 	if err := setPathOptions(fd, o.Path); err != nil {
 		return err
@@ -270,4 +281,26 @@ func newFile(fd int, name string) (*os.File, error) {
 		return nil, fmt.Errorf("sctpsock: invalid descriptor %d", fd)
 	}
 	return f, nil
+}
+
+// sctpRemoteUDPEncapsPort is SCTP_REMOTE_UDP_ENCAPS_PORT (Linux 5.11).
+const sctpRemoteUDPEncapsPort = 132
+
+// udpEncapsLen is struct sctp_udpencaps: an association id, a sockaddr_storage
+// (8-aligned, at 8) and the port (at 136), padded to 144.
+const udpEncapsLen = 144
+
+// setRemoteUDPPort sets the peer's UDP encapsulation port for the socket's
+// future associations: association id 0, any address, the port in network
+// byte order, as the kernel stores it.
+func setRemoteUDPPort(fd int, port uint16) error {
+	var b [udpEncapsLen]byte
+	binary.BigEndian.PutUint16(b[136:], port)
+	if err := setsockopt(fd, sctp.SOL_SCTP, sctpRemoteUDPEncapsPort, unsafe.Pointer(&b[0]), udpEncapsLen); err != nil {
+		if errors.Is(err, unix.ENOPROTOOPT) {
+			return fmt.Errorf("setsockopt SCTP_REMOTE_UDP_ENCAPS_PORT %d: this kernel has no SCTP over UDP (Linux 5.11 and later): %w", port, err)
+		}
+		return fmt.Errorf("setsockopt SCTP_REMOTE_UDP_ENCAPS_PORT %d: %w", port, err)
+	}
+	return nil
 }

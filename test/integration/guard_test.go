@@ -69,7 +69,7 @@ func startGuard(t *testing.T, cfg string) *guard {
 	go g.collect(bufio.NewScanner(stderr))
 	t.Cleanup(g.stop)
 	e := g.waitLog("listening", 20*time.Second)
-	addrs := strings.Trim(fmt.Sprint(e["addrs"]), "[]")
+	addrs := strings.TrimSuffix(strings.TrimPrefix(fmt.Sprint(e["addrs"]), "["), "]") // one pair: IPv6 addresses keep theirs
 	g.addr, err = netip.ParseAddrPort(strings.Fields(addrs)[0])
 	if err != nil {
 		t.Fatalf("listening line %v: %v", e, err)

@@ -2,10 +2,16 @@
 # setup.sh prepares everything the VM test rig needs, and is cheap to run again:
 #
 #   1. Debian packages: qemu (the VM), busybox-static and cpio (the guest's init),
-#      socat and lksctp-tools (third-party SCTP peers), iproute2 (netns, veth, tc).
+#      socat and lksctp-tools (third-party SCTP peers), iproute2 (netns, veth, tc),
+#      nftables (nft, for the transparent-mode tests' rulesets), libusrsctp-examples
+#      (a userland SCTP-over-UDP peer).
 #   2. Debian's current linux-image-amd64 kernel (6.1 on bookworm), unpacked into
 #      the cache with the modules the guest loads (sctp, sctp_diag, 9p, overlay, veth, netem).
 #   3. An initramfs holding busybox, those modules and the guest init (init.sh).
+#   4. The netfilter modules (nf_tables, conntrack, NAT) in cache/current/netfilter,
+#      with their load order in netfilter/order: not in the initramfs, so that
+#      checkouts sharing the cache keep one initramfs; the tests that need them
+#      load them from there (test/integration, loadNetfilter).
 #
 # The cache lives in $SCTPGUARD_RIG_CACHE, else $XDG_CACHE_HOME/sctpguard-rig, else
 # ~/.cache/sctpguard-rig. The rig (rig.go) reads cache/current/{vmlinuz,initramfs.cpio.gz}.
@@ -28,6 +34,15 @@ modules=(
   fs/overlayfs/overlay drivers/net/veth net/sched/sch_netem
 )
 
+# Netfilter modules in load order, for the nftables DNAT and conntrack that
+# transparent mode needs (SCTP conntrack and NAT are built into nf_conntrack and
+# nf_nat; libcrc32c is loaded with SCTP).
+netfilter_modules=(
+  net/netfilter/nfnetlink net/netfilter/nf_tables net/ipv4/netfilter/nf_defrag_ipv4
+  net/ipv6/netfilter/nf_defrag_ipv6 net/netfilter/nf_conntrack net/netfilter/nf_nat
+  net/netfilter/nft_chain_nat net/netfilter/nft_nat net/netfilter/nft_ct
+)
+
 need_packages() {
   local missing=()
   command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
@@ -37,6 +52,8 @@ need_packages() {
   command -v sctp_darn >/dev/null || missing+=(lksctp-tools)
   command -v tc >/dev/null && command -v ip >/dev/null || missing+=(iproute2)
   command -v systemd-analyze >/dev/null || missing+=(systemd)
+  command -v nft >/dev/null || missing+=(nftables)
+  [ -x /usr/lib/usrsctp/echo_server ] || missing+=(libusrsctp-examples)
   command -v apt-get >/dev/null || { log "not a Debian system: install ${missing[*]:-nothing} by hand"; return 0; }
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ]; then
@@ -90,6 +107,30 @@ fetch_kernel() {
   rm -rf "$tmp"
 }
 
+# fetch_netfilter unpacks the netfilter modules into $dir/netfilter, once per list.
+fetch_netfilter() {
+  local pkg=$1 dir=$2/netfilter tmp f m
+  [ -f "$dir/order" ] && [ "$(cat "$dir/order")" = "$(printf '%s\n' "${netfilter_modules[@]##*/}")" ] && return 0
+  log "unpacking the netfilter modules of $pkg"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -qq "$pkg" 2>/dev/null) || { rm -rf "$tmp"; log "apt-get download $pkg failed"; exit 1; }
+  dpkg-deb -x "$tmp"/*.deb "$tmp/x"
+  mkdir -p "$dir"
+  : >"$dir/order.tmp"
+  for m in "${netfilter_modules[@]}"; do
+    f=$(find "$tmp"/x/lib/modules/*/kernel/"$(dirname "$m")" -maxdepth 1 -name "$(basename "$m").ko*" | head -1)
+    [ -n "$f" ] || { log "module $m not in $pkg"; exit 1; }
+    case "$f" in
+      *.xz) xz -dc "$f" >"$dir/$(basename "$m").ko" ;;
+      *.zst) zstd -dqc "$f" >"$dir/$(basename "$m").ko" ;;
+      *) cp "$f" "$dir/$(basename "$m").ko" ;;
+    esac
+    echo "$(basename "$m")" >>"$dir/order.tmp"
+  done
+  mv "$dir/order.tmp" "$dir/order"
+  rm -rf "$tmp"
+}
+
 build_initramfs() {
   local dir=$1 root stamp
   stamp=$(cat "$here/init.sh" "$dir/modules.list" /bin/busybox | sha256sum | cut -c1-16)
@@ -110,6 +151,7 @@ build_initramfs() {
 need_packages
 pkg=$(kernel_package)
 fetch_kernel "$pkg" "$cache/$pkg"
+fetch_netfilter "$pkg" "$cache/$pkg"
 build_initramfs "$cache/$pkg"
 ln -sfn "$pkg" "$cache/current"
 log "ready: $cache/current ($pkg)"

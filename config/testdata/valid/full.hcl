@@ -26,6 +26,11 @@ relay "m3ua-1" {
   listen   = ["0.0.0.0:2905"]
   upstream = ["[2001:db8::20]:2905"]
 }
+relay "sidecar" {
+  listen      = ["10.0.0.1:13868"]
+  transparent = true
+  mark        = "0x5c7"
+}
 quota {
   global = "1GiB"
 }
