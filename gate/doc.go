@@ -31,10 +31,14 @@
 //
 // An Observer samples every gate of the process from one goroutine: SCTP_STATUS
 // and the send queue of each gate that is due, and the receive-queue table at
-// most once per round for all of them. A gate whose charge waits is due within a
-// millisecond, then less and less often while nothing moves (up to waitMax); a
-// gate with charges but no waiting charge every idleFirst..idleMax; a gate that
-// holds nothing is not sampled. Its cost is proportional to the associations
+// most once per round for all of them. A gate whose charge begins to wait is due
+// within a millisecond, then less and less often while nothing moves (up to
+// waitMax, 250 ms; up to waitMaxSlow, 1 s, once its probes are past their fast
+// rate, when only a window the consumer announces by itself can be seen between
+// two probes). A wait that a probe ended and that resumes keeps the backoff; the
+// probe's answer is read once, probeEcho after it. A gate with charges but no
+// waiting charge is due every idleFirst..idleMax; a gate that holds nothing is
+// not sampled. Its cost is proportional to the associations
 // that hold charges, not to their square.
 //
 // # Stale windows
