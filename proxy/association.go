@@ -36,6 +36,7 @@ type association struct {
 	accts         accounts
 
 	endOnce  sync.Once
+	endMu    sync.Mutex   // guards the pipes' lostOne and srcEnded (see lost)
 	reason   atomic.Value // admin.EndReason, once it has one
 	graceful atomic.Bool  // a leg shut down gracefully; the other is following
 	draining atomic.Bool  // the daemon is stopping: see drain
@@ -85,6 +86,9 @@ func (a *association) pipeEnded(p *pipe, err error) {
 		// SHUTDOWN the other leg, which delivers them and then ends.
 		a.graceful.Store(true)
 		a.setReason(admin.EndShutdown)
+		if a.srcEnded(p) {
+			return // p.dst lost messages the other pipe read from it: aborted instead
+		}
 		if serr := p.dst.Shutdown(); serr != nil && !closedErr(serr) {
 			a.log.Debug("shutdown leg", "leg", p.dir.dst, "error", serr)
 		}

@@ -167,8 +167,10 @@ func closeAccounts(accts []*quota.Account) {
 
 func (r *Relay) newPipe(a *association, dir direction, src, dst leg, dstStreams uint16, frag uint32, acct *quota.Account) *pipe {
 	g := r.obs.Open(acct, consumer{dst: dst}, frag, localReceiver(dst))
-	return &pipe{dir: dir, src: src, dst: dst, dstStreams: dstStreams, acct: acct, cost: r.cost, gate: g,
+	p := &pipe{dir: dir, src: src, dst: dst, dstStreams: dstStreams, acct: acct, cost: r.cost, gate: g,
 		stallTimeout: r.stallTimeout}
+	p.onLost = func() { a.lost(p) }
+	return p
 }
 
 // stallTimeout is the relay's stall_timeout as configured now.

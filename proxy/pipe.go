@@ -30,20 +30,31 @@ type pipe struct {
 	srcBuf       srcBuffer // src's receive buffer, held at its queue while a charge waits
 	ahead        backlog   // messages read from src while a charge waited, not yet relayed
 	// burst is held while the pipe relays what src has ready, so that a drain
-	// can act between two messages (see between).
+	// can act between two messages (see between); yield asks the pipe to let go
+	// of it after the message it is relaying, which a source that always has a
+	// message ready would otherwise never do.
 	burst sync.Mutex
+	yield atomic.Bool
 
 	msgs, bytes   atomic.Uint64
 	relayed       *relayed      // the relay's count for this direction, from track on (see adopt)
 	undeliverable atomic.Uint64 // messages read after dst had shut down
-	stalled       time.Time     // when the charges began to wait; zero while they fit
-	waitStep      time.Duration // how long a waiting charge waits between two checks (see wait)
+	onLost        func()        // called for each of them (see association.lost)
+	lostOne       bool          // one was lost; guarded by association.endMu
+	srcEnded      bool          // src shut down after its last message; guarded by association.endMu
+	// held is set while a charge waits and until the pipe has written every
+	// message it read since (the backlog): read by the other pipe's goroutine.
+	held     atomic.Bool
+	stalled  time.Time     // when the charges began to wait; zero while they fit
+	waitStep time.Duration // how long a waiting charge waits between two checks (see wait)
 }
 
 // between runs f while the pipe is not relaying a message.
 func (p *pipe) between(f func()) {
+	p.yield.Store(true)
 	p.burst.Lock()
 	defer p.burst.Unlock()
+	p.yield.Store(false)
 	f()
 }
 
@@ -75,6 +86,9 @@ func (p *pipe) relayReady(ctx context.Context) error {
 	for {
 		m, err := p.next(&b)
 		if errors.Is(err, sctpsock.ErrWouldBlock) {
+			if p.held.Load() {
+				p.held.Store(false) // the backlog is relayed
+			}
 			return nil
 		}
 		if err != nil {
@@ -88,6 +102,9 @@ func (p *pipe) relayReady(ctx context.Context) error {
 		}
 		if err := p.relay(ctx, m, &b); err != nil {
 			return err
+		}
+		if p.yield.Load() {
+			return nil // run takes the burst again once between is done
 		}
 	}
 }
@@ -155,9 +172,10 @@ func (p *pipe) relay(ctx context.Context, m sctpsock.Msg, b **[]byte) error {
 		p.acct.Release(cost)
 		if errors.Is(err, sctpsock.ErrShutdown) {
 			// dst is shutting down (SCTP has no half-close): the message cannot be
-			// delivered, but src must still be read to its end so that its own
-			// queued messages and SHUTDOWN reach the other side.
+			// delivered, and src must learn it (see association.lost). src is read
+			// on until then, so that what dst's side sent it still arrives.
 			p.undeliverable.Add(1)
+			p.onLost()
 			return nil
 		}
 		return &legError{leg: p.dir.dst, op: "write", err: err}
@@ -226,6 +244,7 @@ func (p *pipe) readAhead() {
 // and margin, so that the producer is stopped by SCTP's window instead of filling
 // the queue (see srcBuffer), until relay finds the account half empty again.
 func (p *pipe) wait(ctx context.Context, cost int64, margin int) (probe bool, err error) {
+	p.held.Store(true)
 	p.gate.Wait()
 	defer p.gate.Resume()
 	if p.stalled.IsZero() {

@@ -362,15 +362,17 @@ func (w *writeState) sendmsg(fd uintptr) bool {
 	}
 }
 
-// opErr wraps an I/O error with op, mapping a closed Conn to net.ErrClosed
-// and ECONNRESET to ErrAborted.
+// opErr wraps an I/O error with op, mapping a closed Conn to net.ErrClosed,
+// ECONNRESET to ErrAborted, and EPIPE and ESHUTDOWN to ErrShutdown: Linux
+// gives EPIPE once the peer's SHUTDOWN arrived and ESHUTDOWN once this end
+// shut down (SHUT_WR).
 func (c *Conn) opErr(op string, err error) error {
 	switch {
 	case c.closed.Load():
 		return fmt.Errorf("%s: %w", op, net.ErrClosed)
 	case errors.Is(err, unix.ECONNRESET):
 		return fmt.Errorf("%s: %w: %w", op, ErrAborted, err)
-	case errors.Is(err, unix.EPIPE):
+	case errors.Is(err, unix.EPIPE), errors.Is(err, unix.ESHUTDOWN):
 		return fmt.Errorf("%s: %w: %w", op, ErrShutdown, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)

@@ -162,7 +162,8 @@ var (
 	ErrAborted = errors.New("sctpsock: association aborted")
 
 	// ErrShutdown: the association is shutting down (SHUTDOWN sent or received),
-	// so the kernel accepts no new message on it (EPIPE).
+	// so the kernel accepts no new message on it (EPIPE, or ESHUTDOWN after this
+	// end's own Shutdown).
 	ErrShutdown = errors.New("sctpsock: association shutting down")
 
 	// ErrWouldBlock: TryReadMsg found nothing to read.

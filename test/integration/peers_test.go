@@ -3,6 +3,8 @@ package integration
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"net/netip"
 	"testing"
 	"time"
@@ -83,6 +85,26 @@ func readEnd(c *sctpsock.Conn, timeout time.Duration) (int, error) {
 		buf = m.Data[:cap(m.Data)]
 		if m.Notification == nil {
 			n++
+			continue
+		}
+		if err := endNotified(m.Notification); err != nil {
+			return n, err
 		}
 	}
+}
+
+// endNotified is the end an ASSOC_CHANGE tells: Linux reports an ABORT's error
+// once, to the reader or a writer, so a reader whose writer got it learns of the
+// ABORT from COMM_LOST; and the socket that sent SHUTDOWN learns that the
+// handshake completed from SHUTDOWN_COMP only.
+func endNotified(n *sctpsock.Notification) error {
+	switch {
+	case n.AssocChange == nil:
+		return nil
+	case n.AssocChange.State == sctpsock.CommLost:
+		return fmt.Errorf("%v: %w", n, sctpsock.ErrAborted)
+	case n.AssocChange.State == sctpsock.ShutdownComplete:
+		return io.EOF
+	}
+	return nil
 }
