@@ -2,11 +2,13 @@ package integration
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/sctpguard/sctpguard/admin"
 	"github.com/sctpguard/sctpguard/sctpsock"
 )
 
@@ -106,4 +108,60 @@ func checkPeerAborted(t *testing.T, g *guard, up *floodingPeer, s *sender, want 
 	e := g.waitLog("aborting leg: messages it sent after the other side shut down could not be delivered",
 		10*time.Second, "leg", "upstream")
 	t.Logf("sctpguard logged: %v", e)
+}
+
+// TestWaitingChargeEnds: a message waiting for quota toward a stalled upstream
+// must not hold the association and its quota once nothing can deliver it
+// (issue 11, items 2 and 3).
+//
+//   - The upstream peer shuts down without reading: the messages waiting for it
+//     can never be delivered; the application must see ABORT and the quota come
+//     back, where a pipe waiting for a charge used to wait forever.
+//   - The application aborts after sctpguard has read its queue ahead: the ABORT
+//     read ahead must end the association, where it used to be kept in the
+//     backlog and the quota held forever.
+func TestWaitingChargeEnds(t *testing.T) {
+	t.Run("upstream shuts down", func(t *testing.T) {
+		shut := make(chan struct{})
+		ended := make(chan error, 1)
+		up := startPeer(t, sctpsock.Options{}, func(c *sctpsock.Conn) {
+			<-shut
+			c.Shutdown()
+			_, err := readEnd(c, 30*time.Second)
+			ended <- err
+		})
+		g := startGuard(t, relayConfig(up.addr, "max_message = \"64KiB\"\n  quota { association = \"260KiB\" }"))
+		c := dial(t, g.addr, sctpsock.Options{NoDelay: true})
+		s := startSender(c, 1024, nil)
+		waitBlockedSender(t, s)
+		close(shut)
+		if _, err := readEnd(c, 30*time.Second); !errors.Is(err, sctpsock.ErrAborted) {
+			t.Errorf("application saw %v, want ABORT: the messages waiting for quota were never delivered", err)
+		}
+		g.waitLog("association ended", 20*time.Second)
+		assertNothingHeld(t, g)
+		t.Logf("the application had sent %d messages; the upstream peer's read ended with %v", s.sent.Load(), <-ended)
+	})
+	t.Run("application aborts", func(t *testing.T) {
+		g, _, c, s, release := stalledFlow(t, "")
+		defer close(release)
+		// stalledFlow waited until the sender was blocked, beyond freezeAfter:
+		// sctpguard has read the front queue ahead.
+		c.Abort()
+		<-s.done
+		g.waitLog("association ended", 20*time.Second, "reason", "peer_abort")
+		assertNothingHeld(t, g)
+	})
+}
+
+// assertNothingHeld: the relay holds no association and no charge.
+func assertNothingHeld(t *testing.T, g *guard) {
+	t.Helper()
+	var st admin.Status
+	eventually(t, "the relay to hold no association and no quota", 10*time.Second, func() bool {
+		st = guardStatus(t, g)
+		return len(st.Associations) == 0 && st.Relays[0].Held == 0
+	}, func() string {
+		return fmt.Sprintf("%d associations, %d B held", len(st.Associations), st.Relays[0].Held)
+	})
 }
