@@ -7,7 +7,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// spareFD is a descriptor a Listener holds in reserve (/dev/null), so that it
+// spareFD is a descriptor a Listener holds in reserve (/dev/null, or a duplicate
+// of the listening socket once it has been used; see shed), so that it
 // can still accept an association, to abort it, when the process has no
 // descriptor left: refusing it beats leaving it in the backlog, where the peer
 // takes it for established and sends into it. Its number is low, taken when
@@ -58,11 +59,21 @@ func (s *spareFD) shed(ln int, cause unix.Errno) (wait bool, err error) {
 	unix.Close(s.fd)
 	nfd, _, aerr := unix.Accept4(ln, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 	if aerr == nil {
-		// SO_LINGER with a zero timeout: close sends ABORT.
+		// SO_LINGER with a zero timeout: closing the socket sends ABORT. It is
+		// closed by dup3, which puts a duplicate of ln in its place in the same
+		// step: the number stays this process's spare. A close and a new open
+		// would leave a moment in which another goroutine's open (the gate's
+		// /proc reads, a log file) takes it, and the next association would
+		// wait in the backlog.
 		unix.SetsockoptLinger(nfd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1})
-		unix.Close(nfd)
+		if err := unix.Dup3(ln, nfd, unix.O_CLOEXEC); err != nil {
+			unix.Close(nfd)
+			nfd = -1
+		}
+		s.fd = nfd
+	} else {
+		s.fd = openSpare()
 	}
-	s.fd = openSpare()
 	switch aerr {
 	case nil:
 		return false, fmt.Errorf("%w (%w): aborted it", ErrNoDescriptor, cause)

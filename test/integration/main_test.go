@@ -17,6 +17,9 @@ import (
 const binEnv = "SCTPGUARD_BIN"
 
 func TestMain(m *testing.M) {
+	if addr := os.Getenv(echoPeerEnv); addr != "" {
+		os.Exit(serveEchoPeer(addr)) // a peer process of TestFaultCampaign
+	}
 	if os.Getenv(binEnv) == "" {
 		dir, err := os.MkdirTemp("", "sctpguard-bin-")
 		if err != nil {

@@ -130,17 +130,23 @@ func (h *twoHosts) setLink(path int, up bool) {
 // loss on both ends); 0 removes the netem qdisc.
 func (h *twoHosts) setLoss(path int, pct float32) {
 	h.t.Helper()
+	h.setNetem(path, netlink.NetemQdiscAttrs{Loss: pct})
+}
+
+// setNetem puts a netem qdisc with a on both ends of a path; a zero a removes it.
+func (h *twoHosts) setNetem(path int, a netlink.NetemQdiscAttrs) {
+	h.t.Helper()
 	for _, peerSide := range []bool{false, true} {
 		l := h.link(path, peerSide)
 		q := netlink.NewNetem(netlink.QdiscAttrs{
 			LinkIndex: l.Attrs().Index,
 			Handle:    netlink.MakeHandle(1, 0),
 			Parent:    netlink.HANDLE_ROOT,
-		}, netlink.NetemQdiscAttrs{Loss: pct})
-		if pct == 0 {
+		}, a)
+		if a == (netlink.NetemQdiscAttrs{}) {
 			h.must("delete netem on "+l.Attrs().Name, h.handle(peerSide).QdiscDel(q))
 		} else {
-			h.must(fmt.Sprintf("netem loss %v%% on %s", pct, l.Attrs().Name), h.handle(peerSide).QdiscReplace(q))
+			h.must(fmt.Sprintf("netem %v on %s", a, l.Attrs().Name), h.handle(peerSide).QdiscReplace(q))
 		}
 	}
 }
