@@ -178,9 +178,11 @@ var (
 	ErrNoDescriptor = errors.New("sctpsock: no file descriptor for a new association")
 )
 
-// TooLargeError reports a message larger than Options.MaxMessage. The rest of
-// the message is still queued in the kernel, so the Conn can read no further:
-// every later ReadMsg returns the same error. The caller should Abort.
+// TooLargeError reports a message larger than Options.MaxMessage. On a Conn the
+// rest of the message is still queued in the kernel, so the Conn can read no
+// further: every later ReadMsg returns the same error. The caller should Abort.
+// A Many (and an Assembler) drops the rest as it comes and reads on; AssocID
+// names the association to abort.
 type TooLargeError struct {
 	Read  int // bytes of the message read so far
 	Limit int // the limit that was exceeded
