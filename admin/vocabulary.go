@@ -61,11 +61,15 @@ const (
 	// no half-close, so the message cannot be delivered; the source is still
 	// read to its end so that its SHUTDOWN reaches the other side.
 	DropUndeliverable DropReason = "undeliverable"
+	// DropInterrupted: the pieces of a message read on a shared socket whose
+	// sender ended it before its last piece (a partial delivery aborted, its
+	// association aborted or lost); the association ends.
+	DropInterrupted DropReason = "interrupted"
 )
 
 // DropReasons lists every DropReason, in the order metrics exports them.
 var DropReasons = []DropReason{
-	DropReadError, DropNoAssociation, DropAssociationClosed, DropSocketClosing, DropUndeliverable,
+	DropReadError, DropNoAssociation, DropAssociationClosed, DropSocketClosing, DropUndeliverable, DropInterrupted,
 }
 
 // AssocState is an association's state in status: StateEstablished while both

@@ -42,7 +42,7 @@ var (
 		"Associations ended, by reason; reason is a fixed set, other for one this version does not know.",
 		[]string{"relay", "reason"}, nil)
 	descDropped = prometheus.NewDesc("sctpguard_dropped_messages_total",
-		"Messages and events sctpguard read and dropped, by reason: read_error (a shared socket's read failed), no_association, association_closed and socket_closing (read for an association that had ended or was ending), undeliverable (read after the receiving leg had shut down); other for one this version does not know.",
+		"Messages and events sctpguard read and dropped, by reason: read_error (a shared socket's read failed), no_association, association_closed and socket_closing (read for an association that had ended or was ending), undeliverable (read after the receiving leg had shut down), interrupted (pieces of a message its sender ended before its last piece); other for one this version does not know.",
 		[]string{"relay", "reason"}, nil)
 	descBudgetUsed = prometheus.NewDesc("sctpguard_budget_used_bytes",
 		"True cost (what the kernel holds for the messages, by the cost model) charged against a memory budget; level is global (relay=\"\") or relay.",

@@ -168,9 +168,10 @@ sctpguard_associations_ended_total{reason="upstream_unreachable",relay="diameter
 		{"sctpguard_dropped_messages_total", admin.RelayTotals{Dropped: map[admin.DropReason]uint64{
 			admin.DropNoAssociation: 3, admin.DropUndeliverable: 2, "martian": 1,
 		}}, `
-# HELP sctpguard_dropped_messages_total Messages and events sctpguard read and dropped, by reason: read_error (a shared socket's read failed), no_association, association_closed and socket_closing (read for an association that had ended or was ending), undeliverable (read after the receiving leg had shut down); other for one this version does not know.
+# HELP sctpguard_dropped_messages_total Messages and events sctpguard read and dropped, by reason: read_error (a shared socket's read failed), no_association, association_closed and socket_closing (read for an association that had ended or was ending), undeliverable (read after the receiving leg had shut down), interrupted (pieces of a message its sender ended before its last piece); other for one this version does not know.
 # TYPE sctpguard_dropped_messages_total counter
 sctpguard_dropped_messages_total{reason="association_closed",relay="diameter"} 0
+sctpguard_dropped_messages_total{reason="interrupted",relay="diameter"} 0
 sctpguard_dropped_messages_total{reason="no_association",relay="diameter"} 3
 sctpguard_dropped_messages_total{reason="other",relay="diameter"} 1
 sctpguard_dropped_messages_total{reason="read_error",relay="diameter"} 0
@@ -200,9 +201,9 @@ func TestSeriesBoundedByRelays(t *testing.T) {
 		t.Fatalf("%d series with 10,500 associations and unknown end reasons, %d with none", got, base)
 	}
 	// Per relay: 2+2 relayed, 3 states, held, accepted, refused,
-	// 14 end reasons, 6 drop reasons, 2 budgets, blocked, path events; plus
+	// 14 end reasons, 7 drop reasons, 2 budgets, blocked, path events; plus
 	// build info, start time, 2 global budgets.
-	if want := 2*(4+3+1+2+14+6+2+1+1) + 4; base != want {
+	if want := 2*(4+3+1+2+14+7+2+1+1) + 4; base != want {
 		t.Fatalf("%d series for two relays, want %d", base, want)
 	}
 }

@@ -56,7 +56,8 @@
 //	    read_error (a read of a shared socket failed), no_association,
 //	    association_closed and socket_closing (read on a shared socket for
 //	    an association that had ended or was ending), undeliverable (read
-//	    after the receiving leg had shut down), or other.
+//	    after the receiving leg had shut down), interrupted (the pieces of a
+//	    message its sender ended before its last piece), or other.
 //
 //	sctpguard_budget_used_bytes{level, relay}            gauge
 //	sctpguard_budget_limit_bytes{level, relay}           gauge

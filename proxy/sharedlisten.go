@@ -24,6 +24,7 @@ func (r *Relay) listenShared(cfg *config.Relay) error {
 		m.Close()
 		return fmt.Errorf("relay %q: %w", cfg.Name, err)
 	}
+	s.pieces.asm.Limit = int(cfg.MaxMessage) // what the socket's reads allow (sharedOptions)
 	s.cost = func() quota.CostModel { return r.cost }
 	s.assoc = func() int64 { return r.cfg.Load().Quota.Association }
 	r.front = s

@@ -20,7 +20,7 @@ import (
 // seqpacket is the one-to-many (SOCK_SEQPACKET) kernel socket a shared socket
 // reads and writes: *sctpsock.Many, or a stand-in in unit tests.
 type seqpacket interface {
-	ReadMsg(buf []byte) (sctpsock.Msg, error)
+	ReadPiece(buf []byte) (sctpsock.Msg, error)
 	WriteMsg(id int32, m sctpsock.Msg) error
 	Shutdown(id int32) error
 	Abort(id int32) error
@@ -47,6 +47,14 @@ type seqpacket interface {
 // charges are too, within quota.socket. When the next message does not fit, the reader
 // stops reading the socket, and every association waits, until a leg's pipe takes a
 // message or the kernel lets go of enough of what the pipes wrote.
+//
+// A message that arrives in pieces (partial delivery) is put together in pieces,
+// per association, as the pieces come, interleaved with the other associations'
+// (the socket has fragment interleave on): the memory it takes is charged to the
+// same account as the leg's queue, within the same bounds, as it grows. A sender
+// that withholds the rest of a message holds at most max_message there, and no
+// other association waits for it; a sender whose message is cut short (partial
+// delivery aborted) loses only that message, and its association ends.
 type sharedSocket struct {
 	sock   seqpacket
 	log    hclog.Logger
@@ -57,6 +65,8 @@ type sharedSocket struct {
 
 	mu   sync.Mutex
 	legs map[int32]*sharedLeg
+
+	pieces sharedPieces // messages under way, per association
 
 	kernelMu sync.Mutex
 	kernel   *diag.Conn // per-association send queues; nil until needed or if unavailable
@@ -121,11 +131,7 @@ func (s *sharedSocket) readLoop() {
 	buf := make([]byte, scratchSize)
 	failed := 0
 	for {
-		m, err := s.sock.ReadMsg(buf)
-		if tl, ok := errors.AsType[*sctpsock.TooLargeError](err); ok {
-			s.tooLarge(tl)
-			continue
-		}
+		p, err := s.sock.ReadPiece(buf)
 		switch {
 		case errors.Is(err, net.ErrClosed):
 			return
@@ -143,10 +149,94 @@ func (s *sharedSocket) readLoop() {
 			return
 		}
 		failed = 0
-		if cap(m.Data) > cap(buf) {
-			buf = m.Data[:cap(m.Data)]
+		s.take(p)
+	}
+}
+
+// take hands on what the reader read: a notification or a whole message at once,
+// a piece of a message once it completes the message (see assemble).
+func (s *sharedSocket) take(p sctpsock.Msg) {
+	if n := p.Notification; n != nil {
+		if n.Type == sctpsock.NotifyPartialDelivery || endOf(n) != nil {
+			s.interrupted(p.AssocID, n)
 		}
-		s.dispatch(m)
+		s.dispatch(p)
+		return
+	}
+	l := s.leg(p.AssocID)
+	if l == nil {
+		s.dropPieces(p.AssocID)
+		if !p.More {
+			s.dispatch(p) // counted, as every message of an association no longer relayed
+		}
+		return
+	}
+	a := s.assemble(l, p)
+	switch tl, ok := errors.AsType[*sctpsock.TooLargeError](a.err); {
+	case ok:
+		s.tooLarge(tl)
+	case a.err != nil:
+		s.log.Warn("shared socket: a message can never fit the quota; aborting its association", "assoc_id", l.id, "error", a.err)
+		l.ending(a.err)
+		l.pushErr(a.err)
+	case a.done:
+		s.dispatch(a.msg)
+	}
+}
+
+// assemble adds p to l's message under way, charging what that grows by as a
+// message of l's queue would be (fits: the leg's queue within quota.association,
+// the socket's account within quota.socket), waiting for room if need be, and
+// releasing it once the message is whole (dispatch then charges the message) or
+// dropped. While it waits, every association does, as for a whole message.
+func (s *sharedSocket) assemble(l *sharedLeg, p sctpsock.Msg) added {
+	a := s.pieces.add(p)
+	s.taken(a.freed)
+	if a.grew == 0 {
+		return a
+	}
+	drop, err := s.waitRoom(l, a.grew)
+	switch {
+	case err != nil:
+		s.dropPieces(l.id)
+		a.err = err
+	case drop != "":
+		s.dropPieces(l.id)
+		s.dropped.add(drop, 1)
+	case !s.pieces.charge(l.id, a.grew):
+		s.taken(a.grew) // the leg closed and dropped its message meanwhile
+	}
+	return a
+}
+
+// dropPieces drops association id's message under way, if any, and releases
+// what it was charged; true if there was one.
+func (s *sharedSocket) dropPieces(id int32) bool {
+	freed, under := s.pieces.drop(id)
+	s.taken(freed)
+	return under
+}
+
+// interrupted drops the message under way of association id, which the kernel
+// cut short (a partial delivery event: its sender aborted, or its path failed,
+// before the last piece) or whose association ended. The message is lost, so the
+// association ends with ABORT: normally the kernel has ended it already, and the
+// COMM_LOST that follows says so; if it has not, it is aborted here.
+func (s *sharedSocket) interrupted(id int32, n *sctpsock.Notification) {
+	if !s.dropPieces(id) && n.Type != sctpsock.NotifyPartialDelivery {
+		return
+	}
+	s.dropped.add(admin.DropInterrupted, 1)
+	err := fmt.Errorf("a message of the association was cut short before its last piece (%s): %w", n, sctpsock.ErrAborted)
+	s.log.Debug("shared socket: message interrupted; its association ends", "assoc_id", id, "event", n.String())
+	if l := s.leg(id); l != nil {
+		l.ending(err)
+		l.pushErr(err)
+	}
+	if n.Type == sctpsock.NotifyPartialDelivery {
+		if aerr := s.sock.Abort(id); aerr != nil && !errors.Is(aerr, sctpsock.ErrNoAssoc) {
+			s.log.Debug("shared socket: abort after an interrupted message", "assoc_id", id, "error", aerr)
+		}
 	}
 }
 
@@ -303,13 +393,17 @@ func (s *sharedSocket) sendQueued(l *sharedLeg) (int, error) {
 	return send, err
 }
 
-// forget drops a leg that was closed.
+// forget drops a leg that was closed, and its message under way.
 func (s *sharedSocket) forget(l *sharedLeg) {
 	s.mu.Lock()
-	if s.legs[l.id] == l {
+	mine := s.legs[l.id] == l
+	if mine {
 		delete(s.legs, l.id)
 	}
 	s.mu.Unlock()
+	if mine {
+		s.dropPieces(l.id)
+	}
 }
 
 // tooLarge aborts the association that sent a message over max_message: the socket

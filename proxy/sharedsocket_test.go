@@ -34,7 +34,7 @@ func newFakeSeqpacket() *fakeSeqpacket {
 	return &fakeSeqpacket{feed: make(chan sctpsock.Msg, 1024), closed: make(chan struct{}), read: make(chan int32, 1024)}
 }
 
-func (f *fakeSeqpacket) ReadMsg(buf []byte) (sctpsock.Msg, error) {
+func (f *fakeSeqpacket) ReadPiece(buf []byte) (sctpsock.Msg, error) {
 	select {
 	case m := <-f.feed:
 		f.read <- m.AssocID

@@ -80,7 +80,12 @@
 // Every socket sets SCTP_PARTIAL_DELIVERY_POINT to a quarter of its receive
 // buffer: without it Linux never delivers a message larger than the receive
 // window (the association stalls), with it the kernel hands such a message
-// over in pieces, which ReadMsg joins up to MSG_EOR. On the sending side
+// over in pieces, which ReadMsg joins up to MSG_EOR. A Many sets
+// SCTP_FRAGMENT_INTERLEAVE as well, so that one association's message in
+// pieces does not hold back the others: its reads never wait in the middle of a
+// message, and put the pieces together per association (Assembler); a reader
+// that charges what messages under way hold reads pieces (ReadPiece) and
+// assembles them itself. On the sending side
 // Linux refuses (EMSGSIZE) a message larger than the socket's send buffer;
 // WriteMsg's error then names the buffer size.
 //

@@ -22,12 +22,22 @@ import (
 // association with a given peer endpoint (address and port) at a time, and
 // Connect to a peer it is associated with already fails with ErrAssocExists.
 //
-// One goroutine reads (WaitReadable, TryReadMsg, ReadMsg); writes by id may come
+// The socket has fragment interleave on (SCTP_FRAGMENT_INTERLEAVE level 1):
+// while one association's message is being delivered in pieces (partial
+// delivery), the kernel goes on delivering the other associations' messages
+// and pieces, each read naming its association, instead of holding them back
+// until that message ends. Reads put the pieces together per association, so
+// one sender withholding the rest of a message delays no other.
+//
+// One goroutine reads (WaitReadable, TryReadMsg, ReadMsg, TryReadPiece,
+// ReadPiece); writes by id may come
 // from any goroutine and are sent one at a time; the rest may be called from
 // any goroutine.
 type Many struct {
 	c     *Conn // the socket; its read path is Many's (one reader)
 	local []netip.AddrPort
+
+	asm Assembler // TryReadMsg's messages under way, per association
 
 	wmu sync.Mutex
 	wr  writeState
@@ -73,6 +83,10 @@ func openMany(op string, local []netip.AddrPort, o Options, listen bool) (*Many,
 		unix.Close(fd)
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
+	if err := unix.SetsockoptInt(fd, sctp.SOL_SCTP, sctpFragIntl, 1); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("%s: setsockopt SCTP_FRAGMENT_INTERLEAVE 1: %w", op, err)
+	}
 	if err := bindListen(fd, ips, port, listen); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("%s: %w", op, err)
@@ -81,7 +95,7 @@ func openMany(op string, local []netip.AddrPort, o Options, listen bool) (*Many,
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	m := &Many{c: c}
+	m := &Many{c: c, asm: Assembler{Limit: o.maxMessage()}}
 	m.wr.step = m.wr.sendmsg
 	if m.local, err = getAddrs(fd, sctp.SCTP_GET_LOCAL_ADDRS); err != nil {
 		c.Close()
@@ -171,28 +185,85 @@ func connectxID(fd int, ips []netip.Addr, port uint16) (int32, error) {
 func (m *Many) WaitReadable() error { return m.c.WaitReadable() }
 
 // TryReadMsg reads one whole message or notification, of any association, or
-// returns ErrWouldBlock at once when none has begun to arrive. Msg.AssocID
-// names the association. Buffers are handled as in Conn.ReadMsg.
+// returns ErrWouldBlock at once when none is complete. Msg.AssocID names the
+// association. A message that arrives in pieces (partial delivery, or larger
+// than buf) is put together per association (see Assembler): reading never waits
+// in the middle of one association's message, so a sender that withholds the
+// rest of a message stalls no other association. Msg.Data aliases buf, or a
+// buffer of the message's own when it came in pieces or did not fit.
 //
-// A message over Options.MaxMessage is read to its end and dropped, and the
-// *TooLargeError returned carries its association (TooLargeError.AssocID) so
-// the caller can abort that one association: the socket goes on with the
-// others.
+// A message over Options.MaxMessage is dropped, its later pieces with it, and
+// the *TooLargeError returned carries its association (TooLargeError.AssocID)
+// so the caller can abort that one association: the socket goes on with the
+// others. A partial delivery event (a message cut short, its association ending)
+// drops what was read of the message and is returned like any notification.
+// No error sticks: the next read starts afresh.
 func (m *Many) TryReadMsg(buf []byte) (Msg, error) {
-	msg, err := m.c.TryReadMsg(buf)
-	if tl, ok := errors.AsType[*TooLargeError](err); ok {
-		tl.AssocID = m.c.rd.info.AssocID
-		if derr := m.discardRest(); derr != nil {
-			return Msg{}, errors.Join(err, derr)
+	for {
+		p, err := m.TryReadPiece(buf)
+		if err != nil {
+			return Msg{}, err
+		}
+		if n := p.Notification; n != nil && n.Type == NotifyPartialDelivery {
+			m.asm.Drop(p.AssocID)
+		}
+		msg, done, err := m.asm.Add(p)
+		if err != nil || done {
+			return msg, err
+		}
+		if cap(p.Data) > cap(buf) {
+			buf = p.Data[:cap(p.Data)]
 		}
 	}
-	return msg, err
 }
 
 // ReadMsg is TryReadMsg that waits for a message.
 func (m *Many) ReadMsg(buf []byte) (Msg, error) {
+	return m.waiting(buf, m.TryReadMsg)
+}
+
+// TryReadPiece reads what one recvmsg returns of a message, of any association,
+// or one whole notification, or returns ErrWouldBlock at once when nothing is
+// there. Msg.More says that the message goes on in later pieces of the same
+// association (Msg.AssocID), which may come after other associations' pieces and
+// messages: a caller that holds the pieces itself (and charges them) uses this,
+// with an Assembler, instead of TryReadMsg. Data aliases buf, which a piece fills
+// at most; a notification larger than buf is read whole into a buffer of its
+// own, up to Options.MaxMessage and its header. No error sticks.
+func (m *Many) TryReadPiece(buf []byte) (Msg, error) {
+	c := m.c
+	if cap(buf) == 0 {
+		buf = make([]byte, minReadBuffer)
+	}
+	r := &c.rd
+	*r = readState{msg: r.msg, iov: r.iov, step: r.step, buf: buf[:cap(buf)], try: true}
+	defer func() { r.buf = nil }()
 	for {
-		msg, err := m.TryReadMsg(buf)
+		if r.n == len(r.buf) {
+			if err := r.grow(c.limit()); err != nil {
+				return Msg{}, err
+			}
+		}
+		if err := c.rc.Read(m.pieceStep); err != nil {
+			return Msg{}, c.opErr("read", err)
+		}
+		if err := c.readResult(); err != nil {
+			return Msg{}, err
+		}
+		if r.flags&msgNotification == 0 || r.eor {
+			return m.piece()
+		}
+	}
+}
+
+// ReadPiece is TryReadPiece that waits for a piece.
+func (m *Many) ReadPiece(buf []byte) (Msg, error) {
+	return m.waiting(buf, m.TryReadPiece)
+}
+
+func (m *Many) waiting(buf []byte, try func([]byte) (Msg, error)) (Msg, error) {
+	for {
+		msg, err := try(buf)
 		if !errors.Is(err, ErrWouldBlock) {
 			return msg, err
 		}
@@ -202,27 +273,53 @@ func (m *Many) ReadMsg(buf []byte) (Msg, error) {
 	}
 }
 
-// discardRest reads and drops the pieces of the message a TooLargeError cut
-// short, up to its MSG_EOR, so that the next read starts on a message of its
-// own. Linux delivers no other message on the socket before that one ends.
-func (m *Many) discardRest() error {
-	c := m.c
-	c.readErr = nil
-	buf := make([]byte, minReadBuffer)
+// pieceStep is the poller callback of TryReadPiece: one recvmsg. The rest of a
+// notification larger than the buffer waits at the head of the receive queue,
+// so the next recvmsg continues it.
+func (m *Many) pieceStep(fd uintptr) bool {
+	r := &m.c.rd
 	for {
-		c.rd = readState{step: c.rd.step, buf: buf}
-		if err := c.rc.Read(c.rd.step); err != nil {
-			return c.opErr("discard", err)
+		got, flags, oobn, errno := r.recvmsg(fd)
+		switch errno {
+		case 0:
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			if r.n == 0 {
+				r.wouldBlock = true
+				return true
+			}
+			return false
+		default:
+			r.errno = errno
+			return true
 		}
-		if c.rd.errno != 0 || c.rd.eof {
-			c.readErr = fmt.Errorf("discard the rest of a message over the limit: %w", c.rd.errno)
-			return c.readErr
+		if got == 0 {
+			r.eof = true
+			return true
 		}
-		if c.rd.eor {
-			c.rd.buf = nil
-			return nil
-		}
+		r.piece(got, flags, oobn)
+		return true
 	}
+}
+
+// piece builds the Msg of what TryReadPiece read.
+func (m *Many) piece() (Msg, error) {
+	r := &m.c.rd
+	if r.flags&msgNotification != 0 {
+		return m.c.message()
+	}
+	if !r.infoOK {
+		return Msg{}, errors.New("read: a piece of a message came without SCTP_RCVINFO")
+	}
+	return Msg{
+		Data:      r.buf[:r.n],
+		Stream:    r.info.Stream,
+		PPID:      r.info.PPID,
+		Unordered: r.info.Flags&sctpUnordered != 0,
+		AssocID:   r.info.AssocID,
+		More:      !r.eor,
+	}, nil
 }
 
 // WriteMsg sends msg as one message of association id, on msg.Stream with

@@ -145,6 +145,11 @@ type Msg struct {
 	// assoc id field): what tells the associations of a one-to-many socket
 	// (Many) apart. WriteMsg ignores it; Many.WriteMsg takes the id apart.
 	AssocID int32
+	// More is set on a piece of a message read by Many.TryReadPiece: Data is
+	// not the whole message, and later pieces of the association's, the last
+	// with More false, continue it (see Assembler). Other reads return whole
+	// messages, with More false.
+	More bool
 	// Notification, when non-nil, makes this message an event from the
 	// kernel (MSG_NOTIFICATION), never data; Data is then nil. A SENDER_DRY
 	// notification, which a busy sender gets after every burst, is kept in
@@ -174,9 +179,11 @@ var (
 	ErrNoDescriptor = errors.New("sctpsock: no file descriptor for a new association")
 )
 
-// TooLargeError reports a message larger than Options.MaxMessage. The rest of
-// the message is still queued in the kernel, so the Conn can read no further:
-// every later ReadMsg returns the same error. The caller should Abort.
+// TooLargeError reports a message larger than Options.MaxMessage. On a Conn the
+// rest of the message is still queued in the kernel, so the Conn can read no
+// further: every later ReadMsg returns the same error. The caller should Abort.
+// A Many (and an Assembler) drops the rest as it comes and reads on; AssocID
+// names the association to abort.
 type TooLargeError struct {
 	Read  int // bytes of the message read so far
 	Limit int // the limit that was exceeded

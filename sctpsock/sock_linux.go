@@ -16,6 +16,7 @@ import (
 
 // Socket options ishidawataru/sctp does not define.
 const (
+	sctpFragIntl    = 18  // SCTP_FRAGMENT_INTERLEAVE
 	sctpPDPoint     = 19  // SCTP_PARTIAL_DELIVERY_POINT
 	sctpRecvRcvInfo = 32  // SCTP_RECVRCVINFO
 	sctpEvent       = 127 // SCTP_EVENT
