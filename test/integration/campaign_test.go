@@ -35,7 +35,7 @@ import (
 type faultRow struct {
 	fault    string
 	sent     int64         // messages the application wrote
-	back     int           // echoes it got back, once and in order
+	back     int           // delivered once and in order (echoed back to it, unless the note says)
 	told     bool          // the application saw ABORT
 	recovery time.Duration // from the end of the fault to relaying again; <0: not measured
 	note     string
@@ -76,7 +76,7 @@ func TestFaultCampaign(t *testing.T) {
 // faultTable renders rows as a markdown table.
 func faultTable(rows []faultRow) string {
 	var b strings.Builder
-	b.WriteString("| fault | messages written | came back in order | lost | application told (ABORT) | relaying again after | notes |\n")
+	b.WriteString("| fault | messages written | delivered once, in order | lost | application told (ABORT) | relaying again after | notes |\n")
 	b.WriteString("|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		told, rec := "no", "—"
@@ -373,20 +373,27 @@ func floodINITs(t *testing.T, h *twoHosts, g *guard, addr netip.AddrPort, d time
 
 // halfMessage: client A's path is slowed to 256 KB/s, A sends a 512 KiB
 // message, and after 1 s the path loses everything for 5 s: sctpguard has half
-// of the message. Client B, on the other path, keeps relaying; once A's path is
-// back, A's message arrives whole.
+// of the message. Client B, on the other path and another relay of the same
+// process, keeps sending numbered messages to a peer that checks them; once A's
+// path is back, A's message arrives whole and is echoed.
+//
+// B's flow goes one way: an echoed flow from a client in another namespace
+// was seen to stall for tens of seconds in this topology with or without the
+// fault (see the note on the issue); this row is about A's half message.
 func halfMessage(t *testing.T) faultRow {
 	h := newTwoHosts(t)
 	pa, pb := uint16(40100), uint16(40101)
 	var g *guard
+	var sink *flowPeer
 	h.in(h.guard, func() {
 		// A socket's send buffer must hold a whole message: the echo's 512 KiB too.
 		local := echopeer.Listen(t, sctpsock.Options{OutStreams: 4, MaxInStreams: 4, MaxMessage: 1 << 20, SendBuffer: 2 << 20})
-		relay := func(name string, at netip.Addr, port uint16) string {
+		sink = startFlowPeer(t, nil)
+		relay := func(name string, at netip.Addr, port uint16, up netip.AddrPort) string {
 			return fmt.Sprintf("relay %q {\n  listen = [%q]\n  upstream = [%q]\n  streams = 4\n  max_message = \"512KiB\"\n  quota { association = \"4MiB\" }\n}\n",
-				name, netip.AddrPortFrom(at, port), local)
+				name, netip.AddrPortFrom(at, port), up)
 		}
-		g = startGuard(t, relay("a", hostPaths[0][0].Addr(), pa)+relay("b", hostPaths[1][0].Addr(), pb)+
+		g = startGuard(t, relay("a", hostPaths[0][0].Addr(), pa, local)+relay("b", hostPaths[1][0].Addr(), pb, sink.addr)+
 			"log {\n  level = \"debug\"\n  format = \"json\"\n}\nadmin {\n  socket = \"%ADMIN%\"\n}\n")
 	})
 	// Each client is bound to its own path: multi-homed, each would also be
@@ -397,7 +404,8 @@ func halfMessage(t *testing.T) faultRow {
 			sctpsock.Options{OutStreams: 4, MaxInStreams: 4, MaxMessage: 1 << 20, SendBuffer: 2 << 20})
 		b = dialFrom(t, hostPaths[1][1].Addr(), netip.AddrPortFrom(hostPaths[1][0].Addr(), pb), faultOpts)
 	})
-	r := startFlowRun(b, newFlow(4, 100_000, 64), 100, 10*time.Millisecond)
+	stop := make(chan struct{})
+	s := startSender(b, 64, stop)
 	h.setNetem(0, netlink.NetemQdiscAttrs{Rate64: 256 << 10})
 	big := randomBytes(512 << 10)
 	if err := a.WriteMsg(sctpsock.Msg{Data: big, PPID: 7}); err != nil {
@@ -409,27 +417,26 @@ func halfMessage(t *testing.T) faultRow {
 	held := relayTotalsHeld(t, g, "a")
 	h.setNetem(0, netlink.NetemQdiscAttrs{})
 	back := time.Now()
-	echo := make(chan error, 1)
-	go func() { // half-message-reader: ends with A's echo or its deadline
-		a.SetReadDeadline(time.Now().Add(time.Minute))
-		m, err := readData(a, make([]byte, 1<<20))
-		if err == nil && !bytes.Equal(m.Data, big) {
-			err = fmt.Errorf("the echo of the 512 KiB message came back altered (%d bytes)", len(m.Data))
-		}
-		echo <- err
-	}()
-	err := <-echo
+	a.SetReadDeadline(time.Now().Add(time.Minute))
+	m, err := readData(a, make([]byte, 1<<20))
 	took := time.Since(back)
+	if err == nil && !bytes.Equal(m.Data, big) {
+		err = fmt.Errorf("the echo of the 512 KiB message came back altered (%d bytes)", len(m.Data))
+	}
 	if err != nil {
 		t.Errorf("client A: %v", err)
 	}
-	row := r.finish(t, time.Minute)
-	row.recovery = took
+	close(stop)
+	<-s.done
+	eventually(t, "client B's messages at its peer", time.Minute, func() bool { return sink.arrived.Load() >= s.sent.Load() })
+	if b := sink.bad.Load(); b != nil {
+		t.Errorf("client B's peer: %v", b)
+	}
 	// Until partial delivery begins (a quarter of SO_RCVBUF, which sctpguard
 	// sizes from the quota), the pieces wait in the kernel's reassembly queue,
 	// within SO_RCVBUF, and nothing is charged yet.
-	row.note = fmt.Sprintf("the numbers are client B's; relay a held %d KiB charged while A's message was cut; relaying again: A's whole message echoed once its path came back", held>>10)
-	return row
+	return faultRow{sent: s.sent.Load(), back: int(sink.arrived.Load()), told: errors.Is(s.err, sctpsock.ErrAborted), recovery: took,
+		note: fmt.Sprintf("the numbers are client B's, one way; relay a held %d KiB charged while A's message was cut; relaying again: A's whole message echoed once its path came back", held>>10)}
 }
 
 // dialFrom is dial from the local address from only.
