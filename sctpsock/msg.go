@@ -165,8 +165,9 @@ var (
 	// so the kernel accepts no new message on it (EPIPE).
 	ErrShutdown = errors.New("sctpsock: association shutting down")
 
-	// ErrWouldBlock: TryReadMsg found nothing to read.
-	ErrWouldBlock = errors.New("sctpsock: no message ready")
+	// ErrWouldBlock: TryReadMsg found nothing to read, or TryWriteMsg no
+	// room to write.
+	ErrWouldBlock = errors.New("sctpsock: would block")
 
 	// ErrNoDescriptor: Accept found the process out of file descriptors and
 	// aborted the association it could not take (see Listener.Accept).
