@@ -139,7 +139,7 @@ func (c *Conn) readMsg(buf []byte, try bool) (Msg, error) {
 	}
 	r := &c.rd
 	*r = readState{msg: r.msg, iov: r.iov, step: r.step, buf: buf[:min(cap(buf), c.maxMsg)], try: try}
-	defer func() { r.buf = nil }()
+	defer r.release()
 	for !r.eor {
 		if r.n == len(r.buf) {
 			if err := r.grow(c.limit()); err != nil {
@@ -155,6 +155,11 @@ func (c *Conn) readMsg(buf []byte, try bool) (Msg, error) {
 	}
 	return c.message()
 }
+
+// release lets go of the caller's buffer once a read is over: neither buf nor
+// the iovec that points into it may keep it alive (a pipe's pooled read buffer,
+// or a burst's backlog, held by every idle Conn that last read into it).
+func (r *readState) release() { r.buf, r.iov = nil, unix.Iovec{} }
 
 // readResult turns what readStep saw into an error, or nil to go on.
 func (c *Conn) readResult() error {
@@ -319,7 +324,7 @@ func (c *Conn) writeMsg(m Msg, try bool) error {
 	w.data, w.errno, w.try, w.wouldBlock = m.Data, 0, try, false
 	putSndInfo(w.oob[:], m.Stream, sndFlags(m), m.PPID)
 	err := c.rc.Write(w.step)
-	w.data = nil
+	w.release()
 	if err != nil {
 		return c.opErr("write", err)
 	}
@@ -356,6 +361,10 @@ func (c *Conn) tooLongErr(n int) error {
 	return fmt.Errorf("write: message of %d bytes exceeds the send buffer (%d bytes; raise Options.SendBuffer and net.core.wmem_max): %w",
 		n, sndbuf, unix.EMSGSIZE)
 }
+
+// release lets go of the caller's message once a write is over: neither data
+// nor the iovec that points into it may keep it alive.
+func (w *writeState) release() { w.data, w.iov = nil, unix.Iovec{} }
 
 // sendmsg is the poller callback of a write: it sends w.data with the SCTP_SNDINFO
 // in w.oob and reports whether the write is done (false: wait until writable).

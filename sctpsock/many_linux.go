@@ -295,7 +295,7 @@ func (m *Many) send(op string, id int32, data []byte, stream, flags uint16, ppid
 	w.data, w.errno, w.try, w.wouldBlock = data, 0, try, false
 	putSndInfoFor(w.oob[:], stream, flags, ppid, id)
 	err := m.c.rc.Write(w.step)
-	w.data = nil
+	w.release()
 	if err != nil {
 		return m.c.opErr(op, err)
 	}

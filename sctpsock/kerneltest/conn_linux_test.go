@@ -10,11 +10,13 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/sctpguard/sctpguard/sctpsock"
 )
@@ -540,4 +542,33 @@ func TestTryWriteMsg(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestConnLetsGoOfBuffers: once a read or a write returns, the Conn holds no
+// reference to the caller's buffer, so that an idle association does not keep
+// alive the last buffer it read into or wrote from (a pooled read buffer, a
+// burst's backlog).
+func TestConnLetsGoOfBuffers(t *testing.T) {
+	client, server := pair(t, sctpsock.Options{}, sctpsock.Options{NoDelay: true})
+	wbuf, rbuf := new([64 << 10]byte), new([64 << 10]byte)
+	copy(wbuf[:], "hello")
+	if err := client.WriteMsg(sctpsock.Msg{Data: wbuf[:5], PPID: 1}); err != nil {
+		t.Fatal(err)
+	}
+	server.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if m, err := readData(t, server, rbuf[:]); err != nil || string(m.Data) != "hello" {
+		t.Fatalf("read %q: %v", m.Data, err)
+	}
+	wrote, read := weak.Make(wbuf), weak.Make(rbuf)
+	wbuf, rbuf = nil, nil
+	runtime.GC()
+	runtime.GC()
+	if wrote.Value() != nil {
+		t.Error("the writing Conn keeps the buffer of its last write alive")
+	}
+	if read.Value() != nil {
+		t.Error("the reading Conn keeps the buffer of its last read alive")
+	}
+	runtime.KeepAlive(client)
+	runtime.KeepAlive(server)
 }
