@@ -280,11 +280,12 @@ func (p *pipe) unhold() {
 
 // wait blocks until cost, less what waitHolding charged ahead (p.held), fits
 // the account, or until the gate says the waiting message should go as a probe
-// of a stale window (probe true: the cost is then charged beyond the quota). While it waits it checks that src is still there
-// and that dst can still take the message. Once it has waited freezeAfter it
-// reads src's queue ahead and holds src's receive buffer at what is left queued
-// and margin, so that the producer is stopped by SCTP's window instead of filling
-// the queue (see srcBuffer), until relay finds the account half empty again.
+// of a stale window (probe true: the cost is then charged beyond the quota).
+// While it waits it checks that src is still there and that dst can still take
+// the message. Once it has waited freezeAfter it reads src's queue ahead and
+// holds src's receive buffer at what is left queued and margin, so that the
+// producer is stopped by SCTP's window instead of filling the queue (see
+// srcBuffer), until relay finds the account half empty again.
 func (p *pipe) wait(ctx context.Context, cost int64, margin int) (probe bool, err error) {
 	p.gate.Wait()
 	defer p.gate.Resume()
