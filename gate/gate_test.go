@@ -180,6 +180,50 @@ func TestLedgerShrinks(t *testing.T) {
 	}
 }
 
+// After a burst the ring shrinks as the burst is released, not only once it
+// empties: a consumer that keeps a message or two unread (a stale window hides
+// them) after 100,000 were in flight leaves a ring of ringKeep, and traffic
+// that holds a steady number of messages moves the ring nowhere.
+func TestLedgerShrinksWhileHolding(t *testing.T) {
+	var l ledger
+	const burst = 100_000
+	for range burst {
+		l.push(entry{cost: 10, payload: 1, chunks: 1})
+	}
+	peak := len(l.entries)
+	for l.n > 2 {
+		l.releaseBeyond(max(2, l.n-1000))
+		if l.n > 0 && len(l.entries) > max(ringKeep, 4*l.n) {
+			t.Fatalf("%d held in a ring of %d (the burst's was %d)", l.n, len(l.entries), peak)
+		}
+	}
+	if len(l.entries) > ringKeep || l.cost != 20 {
+		t.Fatalf("%d held (cost %d) in a ring of %d after a burst of %d (ring %d)", l.n, l.cost, len(l.entries), burst, peak)
+	}
+	if got := l.newest(0); got.cost != 10 {
+		t.Fatalf("newest entry after shrinking: %+v", got)
+	}
+
+	// Steady traffic: between 300 and 1,000 held, a ring of 1,024 stays.
+	for l.n < 1000 {
+		l.push(entry{cost: 10, payload: 1, chunks: 1})
+	}
+	ring := &l.entries[0]
+	for range 100 {
+		l.releaseBeyond(300)
+		for l.n < 1000 {
+			l.push(entry{cost: 10, payload: 1, chunks: 1})
+		}
+		if &l.entries[0] != ring {
+			t.Fatalf("steady traffic (300 to 1,000 held) moved the ring, now %d slots", len(l.entries))
+		}
+	}
+	l.releaseBeyond(0)
+	if l.entries != nil || l.cost != 0 {
+		t.Fatalf("an empty ledger kept a ring of %d (cost %d)", len(l.entries), l.cost)
+	}
+}
+
 // A consumer that read everything but whose window is stale is probed: the
 // waiting message goes beyond the quota after probeFirst, then at doubling
 // intervals while nothing moves; a release resets the interval.

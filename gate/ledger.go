@@ -18,8 +18,9 @@ type entry struct {
 	chunks  int32 // DATA chunks at the fragmentation point the gate knew
 }
 
-// ringKeep is the ring size an empty ledger keeps; a larger one, grown for a
-// burst, is dropped when the ledger empties, so memory follows what is held.
+// ringKeep is the ring size a ledger keeps however little it holds; a larger
+// one, grown for a burst, shrinks as the burst is released (see shrink) and is
+// dropped when the ledger empties, so memory follows what is held.
 const ringKeep = 64
 
 func (l *ledger) push(e entry) {
@@ -33,8 +34,11 @@ func (l *ledger) push(e entry) {
 	l.payload += int64(e.payload)
 }
 
-func (l *ledger) grow() {
-	e := make([]entry, max(16, 2*len(l.entries)))
+func (l *ledger) grow() { l.resize(max(16, 2*len(l.entries))) }
+
+// resize moves the entries, oldest first, into a new ring of size slots.
+func (l *ledger) resize(size int) {
+	e := make([]entry, size)
 	for i := 0; i < l.n; i++ {
 		e[i] = l.entries[(l.head+i)%len(l.entries)]
 	}
@@ -57,13 +61,28 @@ func (l *ledger) releaseBeyond(keep int) (freed int64) {
 		l.payload -= int64(e.payload)
 		freed += e.cost
 	}
+	l.shrink()
+	return freed
+}
+
+// shrink keeps the ring within four times what it holds, or ringKeep: once it
+// holds a quarter of its slots or fewer, it moves into a ring twice what it
+// holds (none when empty). Between a quarter and all of its slots it is left
+// alone, so traffic that holds a steady number of messages reallocates
+// nothing, and a move copies no more entries than were released since the
+// ring last changed size: O(1) per release, amortized.
+func (l *ledger) shrink() {
 	if l.n == 0 {
 		l.head = 0
-		if len(l.entries) > ringKeep {
-			l.entries = nil
-		}
 	}
-	return freed
+	if len(l.entries) <= ringKeep || 4*l.n > len(l.entries) {
+		return
+	}
+	if l.n == 0 {
+		l.entries = nil
+		return
+	}
+	l.resize(max(ringKeep, 2*l.n))
 }
 
 // cover counts the newest entries, from the skip-th newest on, that make up n

@@ -18,6 +18,9 @@ type leg interface {
 	WaitReadable() error
 	TryReadMsg(buf []byte) (sctpsock.Msg, error)
 	WriteMsg(m sctpsock.Msg) error
+	// TryWriteMsg is WriteMsg that returns sctpsock.ErrWouldBlock instead of
+	// waiting for room in the send buffer.
+	TryWriteMsg(m sctpsock.Msg) error
 	Shutdown() error
 	Abort() error
 	Close() error

@@ -42,10 +42,11 @@ type pipe struct {
 	onLost        func()        // called for each of them (see association.lost)
 	lostOne       bool          // one was lost; guarded by association.endMu
 	srcEnded      bool          // src shut down after its last message; guarded by association.endMu
-	// held is set while a charge waits and until the pipe has written every
+	// holding is set while a charge waits and until the pipe has written every
 	// message it read since (the backlog): read by the other pipe's goroutine.
-	held     atomic.Bool
+	holding  atomic.Bool
 	stalled  time.Time     // when the charges began to wait; zero while they fit
+	held     int64         // the payload of the message whose charge waits, charged ahead (see waitHolding)
 	waitStep time.Duration // how long a waiting charge waits between two checks (see wait)
 }
 
@@ -86,8 +87,8 @@ func (p *pipe) relayReady(ctx context.Context) error {
 	for {
 		m, err := p.next(&b)
 		if errors.Is(err, sctpsock.ErrWouldBlock) {
-			if p.held.Load() {
-				p.held.Store(false) // the backlog is relayed
+			if p.holding.Load() {
+				p.holding.Store(false) // the backlog is relayed
 			}
 			return nil
 		}
@@ -163,12 +164,12 @@ func (p *pipe) relay(ctx context.Context, m sctpsock.Msg, b **[]byte) error {
 			putScratch(*b)
 			*b = nil
 		}
-		if probe, err = p.wait(ctx, cost, 2*(min(len(m.Data), 64<<10)+sctpsock.RecvQueuedPerChunk)); err != nil {
+		if probe, err = p.waitHolding(ctx, cost, len(m.Data)); err != nil {
 			return err
 		}
 	}
 	m.SackImmediately = probe
-	if err := p.dst.WriteMsg(m); err != nil {
+	if err := p.write(m, b); err != nil {
 		p.acct.Release(cost)
 		if errors.Is(err, sctpsock.ErrShutdown) {
 			// dst is shutting down (SCTP has no half-close): the message cannot be
@@ -185,6 +186,27 @@ func (p *pipe) relay(ctx context.Context, m sctpsock.Msg, b **[]byte) error {
 		p.srcBuf.thaw(p.src) // the consumer is catching up: let the producer in again
 	}
 	return nil
+}
+
+// write writes m to dst. A write that would wait for room in dst's send buffer
+// first copies m out of the read buffer *b, if the pipe has one, and gives the
+// buffer back (*b = nil), so that a pipe blocked in a write holds its message
+// (charged: its cost counts its payload), not a buffer of scratchSize or
+// max_message. Such a write is rare: dst's send buffer is sized from the quota
+// that the message was charged to, so only a kernel that counts more than the
+// cost model, a probe beyond the quota, or another association's writes on a
+// shared socket fill it. A write with room allocates nothing.
+func (p *pipe) write(m sctpsock.Msg, b **[]byte) error {
+	err := p.dst.TryWriteMsg(m)
+	if !errors.Is(err, sctpsock.ErrWouldBlock) {
+		return err
+	}
+	if *b != nil {
+		m.Data = bytes.Clone(m.Data)
+		putScratch(*b)
+		*b = nil
+	}
+	return p.dst.WriteMsg(m)
 }
 
 // sent hands a written message to the gate and counts it.
@@ -236,15 +258,54 @@ func (p *pipe) readAhead() {
 	}
 }
 
-// wait blocks until cost fits the account, or until the gate says the waiting
-// message should go as a probe of a stale window (probe true: the cost is then
-// charged beyond the quota). While it waits it checks that src is still there
-// and that dst can still take the message. Once it has waited freezeAfter it
-// reads src's queue ahead and holds src's receive buffer at what is left queued
-// and margin, so that the producer is stopped by SCTP's window instead of filling
-// the queue (see srcBuffer), until relay finds the account half empty again.
+// waitHolding is wait for a message of payload bytes that the pipe holds, copied
+// out of its read buffer, while its charge of cost waits: the copy is charged at
+// once (p.held), beyond the quota if need be (quota.Account.Overdraw), so that
+// the association and every shared level count what the pipe holds, and the
+// wait is for the rest of cost, which fits exactly when the whole would have.
+// On an error nothing stays charged.
+func (p *pipe) waitHolding(ctx context.Context, cost int64, payload int) (probe bool, err error) {
+	if !p.beyondLimit(cost) {
+		if err := p.acct.Overdraw(int64(payload)); err != nil {
+			return false, chargeErr(cost, err)
+		}
+		p.held = int64(payload)
+	}
+	probe, err = p.wait(ctx, cost, 2*(min(payload, 64<<10)+sctpsock.RecvQueuedPerChunk))
+	if err != nil {
+		p.unhold()
+	}
+	p.held = 0
+	return probe, err
+}
+
+// beyondLimit reports whether cost is above the account's limit (one admitted
+// before a reload lowered it): such a charge waits until the account holds
+// nothing else and is then charged alone (see quota.Account.SetLimit), so
+// nothing may be charged ahead of it.
+func (p *pipe) beyondLimit(cost int64) bool {
+	limit := p.acct.Limit()
+	return limit > 0 && cost > limit
+}
+
+// unhold releases what waitHolding charged ahead of the waiting message.
+func (p *pipe) unhold() {
+	if p.held > 0 {
+		p.acct.Release(p.held)
+		p.held = 0
+	}
+}
+
+// wait blocks until cost, less what waitHolding charged ahead (p.held), fits
+// the account, or until the gate says the waiting message should go as a probe
+// of a stale window (probe true: the cost is then charged beyond the quota).
+// While it waits it checks that src is still there and that dst can still take
+// the message. Once it has waited freezeAfter it reads src's queue ahead and
+// holds src's receive buffer at what is left queued and margin, so that the
+// producer is stopped by SCTP's window instead of filling the queue (see
+// srcBuffer), until relay finds the account half empty again.
 func (p *pipe) wait(ctx context.Context, cost int64, margin int) (probe bool, err error) {
-	p.held.Store(true)
+	p.holding.Store(true)
 	p.gate.Wait()
 	defer p.gate.Resume()
 	if p.stalled.IsZero() {
@@ -252,7 +313,11 @@ func (p *pipe) wait(ctx context.Context, cost int64, margin int) (probe bool, er
 		p.waitStep = waitStepFirst
 	}
 	for {
-		err := chargeWithin(ctx, p.acct, cost, p.nextCheck())
+		if p.beyondLimit(cost) {
+			p.unhold() // a reload lowered the limit below the message: charged alone
+		}
+		rest := cost - p.held
+		err := chargeWithin(ctx, p.acct, rest, p.nextCheck())
 		if err == nil {
 			p.stalled = time.Time{}
 			return false, nil
@@ -263,15 +328,15 @@ func (p *pipe) wait(ctx context.Context, cost int64, margin int) (probe bool, er
 		if err := p.stillRelaying(); err != nil {
 			return false, err
 		}
-		if err := p.stuck(cost); err != nil {
+		if err := p.stuck(rest); err != nil {
 			return false, err
 		}
 		if !p.srcBuf.frozen && time.Since(p.stalled) >= freezeAfter {
 			p.readAhead()
 			p.srcBuf.freeze(p.src, margin)
 		}
-		if p.gate.ProbeDue(cost) {
-			return true, p.acct.Overdraw(cost)
+		if p.gate.ProbeDue(rest) {
+			return true, p.acct.Overdraw(rest)
 		}
 		limit := waitStepMax
 		if time.Since(p.stalled) >= waitStepLongAfter {

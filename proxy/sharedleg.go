@@ -186,6 +186,15 @@ func (l *sharedLeg) WriteMsg(m sctpsock.Msg) error {
 	return l.gone(l.s.sock.WriteMsg(l.id, m))
 }
 
+// TryWriteMsg is WriteMsg that returns sctpsock.ErrWouldBlock instead of
+// waiting for room in the shared socket's send buffer.
+func (l *sharedLeg) TryWriteMsg(m sctpsock.Msg) error {
+	if l.closed.Load() {
+		return fmt.Errorf("write: %w", net.ErrClosed)
+	}
+	return l.gone(l.s.sock.TryWriteMsg(l.id, m))
+}
+
 // gone explains an operation on an association the kernel no longer has: ABORT if
 // the reader saw one, else the end of a shutdown.
 func (l *sharedLeg) gone(err error) error {

@@ -22,6 +22,7 @@ import (
 type seqpacket interface {
 	ReadPiece(buf []byte) (sctpsock.Msg, error)
 	WriteMsg(id int32, m sctpsock.Msg) error
+	TryWriteMsg(id int32, m sctpsock.Msg) error
 	Shutdown(id int32) error
 	Abort(id int32) error
 	Status(id int32) (sctpsock.Status, error)

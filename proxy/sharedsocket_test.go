@@ -50,8 +50,9 @@ func (f *fakeSeqpacket) ReadPiece(buf []byte) (sctpsock.Msg, error) {
 	}
 }
 
-func (f *fakeSeqpacket) WriteMsg(int32, sctpsock.Msg) error { return nil }
-func (f *fakeSeqpacket) Shutdown(int32) error               { return nil }
+func (f *fakeSeqpacket) WriteMsg(int32, sctpsock.Msg) error    { return nil }
+func (f *fakeSeqpacket) TryWriteMsg(int32, sctpsock.Msg) error { return nil }
+func (f *fakeSeqpacket) Shutdown(int32) error                  { return nil }
 func (f *fakeSeqpacket) Abort(id int32) error {
 	f.mu.Lock()
 	f.aborted = append(f.aborted, id)

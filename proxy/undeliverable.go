@@ -51,7 +51,7 @@ func (a *association) srcEnded(q *pipe) (aborted bool) {
 // holdsUnwritten reports whether p holds a message read from src and not yet
 // written, or src's queue holds one. Safe outside p's goroutine.
 func (p *pipe) holdsUnwritten() bool {
-	if p.held.Load() {
+	if p.holding.Load() {
 		return true
 	}
 	n, err := p.src.recvQueued()

@@ -438,8 +438,9 @@ func (a *Account) TryCharge(cost int64) (bool, error) {
 // limits if need be, and fails only with ErrClosed. It is for a charge that must
 // not wait and whose excess the caller bounds: the consumer gate sends a waiting
 // message as a probe to learn whether its consumer has read what it holds (see
-// package gate), and charges it here. While the account is over its limit, no
-// other charge of it fits.
+// package gate), and charges it here; and a relay charges here the copy it holds
+// of a message whose own charge waits, since that memory is held already. While
+// the account is over its limit, no other charge of it fits.
 func (a *Account) Overdraw(cost int64) error {
 	if cost <= 0 {
 		checkCost(cost)

@@ -65,12 +65,14 @@ type readState struct {
 // writeState is the state of one sendmsg, kept so that the poller callback
 // needs no allocation; Conn and Many share it.
 type writeState struct {
-	msg   unix.Msghdr
-	iov   unix.Iovec
-	oob   [sndInfoSpace]byte
-	data  []byte
-	errno unix.Errno
-	step  func(fd uintptr) bool
+	msg        unix.Msghdr
+	iov        unix.Iovec
+	oob        [sndInfoSpace]byte
+	data       []byte
+	errno      unix.Errno
+	try        bool // TryWriteMsg: do not wait for room
+	wouldBlock bool // no room and try was set
+	step       func(fd uintptr) bool
 }
 
 func newConn(fd int, o Options) (*Conn, error) {
@@ -137,7 +139,7 @@ func (c *Conn) readMsg(buf []byte, try bool) (Msg, error) {
 	}
 	r := &c.rd
 	*r = readState{msg: r.msg, iov: r.iov, step: r.step, buf: buf[:min(cap(buf), c.maxMsg)], try: try}
-	defer func() { r.buf = nil }()
+	defer r.release()
 	for !r.eor {
 		if r.n == len(r.buf) {
 			if err := r.grow(c.limit()); err != nil {
@@ -153,6 +155,11 @@ func (c *Conn) readMsg(buf []byte, try bool) (Msg, error) {
 	}
 	return c.message()
 }
+
+// release lets go of the caller's buffer once a read is over: neither buf nor
+// the iovec that points into it may keep it alive (a pipe's pooled read buffer,
+// or a burst's backlog, held by every idle Conn that last read into it).
+func (r *readState) release() { r.buf, r.iov = nil, unix.Iovec{} }
 
 // readResult turns what readStep saw into an error, or nil to go on.
 func (c *Conn) readResult() error {
@@ -300,28 +307,46 @@ func (c *Conn) message() (Msg, error) {
 
 // WriteMsg sends m as one message on m.Stream with m.PPID and m.Unordered,
 // waiting on the poller while the send buffer is full. Only one goroutine may
-// call WriteMsg at a time. Linux refuses (EMSGSIZE) a message larger than the
-// socket's send buffer, SO_SNDBUF as the kernel reports it.
-func (c *Conn) WriteMsg(m Msg) error {
-	if m.Notification != nil {
-		return errors.New("write: a notification cannot be sent")
-	}
-	if len(m.Data) == 0 {
-		return errors.New("write: SCTP has no empty messages")
+// call WriteMsg (or TryWriteMsg) at a time. Linux refuses (EMSGSIZE) a message
+// larger than the socket's send buffer, SO_SNDBUF as the kernel reports it.
+func (c *Conn) WriteMsg(m Msg) error { return c.writeMsg(m, false) }
+
+// TryWriteMsg is WriteMsg that returns ErrWouldBlock at once, instead of
+// waiting, when the send buffer has no room for m: a caller can then let go of
+// what it need not hold while it waits, and call WriteMsg.
+func (c *Conn) TryWriteMsg(m Msg) error { return c.writeMsg(m, true) }
+
+func (c *Conn) writeMsg(m Msg, try bool) error {
+	if err := checkWrite(m); err != nil {
+		return err
 	}
 	w := &c.wr
-	w.data, w.errno = m.Data, 0
+	w.data, w.errno, w.try, w.wouldBlock = m.Data, 0, try, false
 	putSndInfo(w.oob[:], m.Stream, sndFlags(m), m.PPID)
 	err := c.rc.Write(w.step)
-	w.data = nil
+	w.release()
 	if err != nil {
 		return c.opErr("write", err)
+	}
+	if w.wouldBlock {
+		return ErrWouldBlock
 	}
 	if w.errno == unix.EMSGSIZE {
 		return c.tooLongErr(len(m.Data))
 	}
 	if w.errno != 0 {
 		return c.opErr("write", w.errno)
+	}
+	return nil
+}
+
+// checkWrite refuses what SCTP cannot send as a message.
+func checkWrite(m Msg) error {
+	if m.Notification != nil {
+		return errors.New("write: a notification cannot be sent")
+	}
+	if len(m.Data) == 0 {
+		return errors.New("write: SCTP has no empty messages")
 	}
 	return nil
 }
@@ -336,6 +361,10 @@ func (c *Conn) tooLongErr(n int) error {
 	return fmt.Errorf("write: message of %d bytes exceeds the send buffer (%d bytes; raise Options.SendBuffer and net.core.wmem_max): %w",
 		n, sndbuf, unix.EMSGSIZE)
 }
+
+// release lets go of the caller's message once a write is over: neither data
+// nor the iovec that points into it may keep it alive.
+func (w *writeState) release() { w.data, w.iov = nil, unix.Iovec{} }
 
 // sendmsg is the poller callback of a write: it sends w.data with the SCTP_SNDINFO
 // in w.oob and reports whether the write is done (false: wait until writable).
@@ -355,7 +384,8 @@ func (w *writeState) sendmsg(fd uintptr) bool {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
-			return false
+			w.wouldBlock = w.try
+			return w.try
 		}
 		w.errno = e
 		return true

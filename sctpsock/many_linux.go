@@ -327,13 +327,26 @@ func (m *Many) piece() (Msg, error) {
 // the poller while the send buffer is full. Writers are served one at a time:
 // while one waits for buffer space, the others wait for it.
 func (m *Many) WriteMsg(id int32, msg Msg) error {
-	if msg.Notification != nil {
-		return errors.New("write: a notification cannot be sent")
+	if err := checkWrite(msg); err != nil {
+		return err
 	}
-	if len(msg.Data) == 0 {
-		return errors.New("write: SCTP has no empty messages")
+	m.wmu.Lock()
+	defer m.wmu.Unlock()
+	return m.send("write", id, msg.Data, msg.Stream, sndFlags(msg), msg.PPID, false)
+}
+
+// TryWriteMsg is WriteMsg that returns ErrWouldBlock at once, instead of
+// waiting, when the send buffer has no room for msg or another writer waits
+// for room.
+func (m *Many) TryWriteMsg(id int32, msg Msg) error {
+	if err := checkWrite(msg); err != nil {
+		return err
 	}
-	return m.send("write", id, msg.Data, msg.Stream, sndFlags(msg), msg.PPID)
+	if !m.wmu.TryLock() {
+		return ErrWouldBlock
+	}
+	defer m.wmu.Unlock()
+	return m.send("write", id, msg.Data, msg.Stream, sndFlags(msg), msg.PPID, true)
 }
 
 // Shutdown starts the graceful end of association id (sendmsg with SCTP_EOF):
@@ -372,16 +385,19 @@ func (m *Many) sendControl(op string, id int32, flags uint16) error {
 	return m.errnoErr(op, id, 0, errno)
 }
 
-func (m *Many) send(op string, id int32, data []byte, stream, flags uint16, ppid uint32) error {
-	m.wmu.Lock()
-	defer m.wmu.Unlock()
+// send writes one message of association id; m.wmu is held. With try it
+// returns ErrWouldBlock instead of waiting for room.
+func (m *Many) send(op string, id int32, data []byte, stream, flags uint16, ppid uint32, try bool) error {
 	w := &m.wr
-	w.data, w.errno = data, 0
+	w.data, w.errno, w.try, w.wouldBlock = data, 0, try, false
 	putSndInfoFor(w.oob[:], stream, flags, ppid, id)
 	err := m.c.rc.Write(w.step)
-	w.data = nil
+	w.release()
 	if err != nil {
 		return m.c.opErr(op, err)
+	}
+	if w.wouldBlock {
+		return ErrWouldBlock
 	}
 	return m.errnoErr(op, id, len(data), w.errno)
 }

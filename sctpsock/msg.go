@@ -171,8 +171,9 @@ var (
 	// end's own Shutdown).
 	ErrShutdown = errors.New("sctpsock: association shutting down")
 
-	// ErrWouldBlock: TryReadMsg found nothing to read.
-	ErrWouldBlock = errors.New("sctpsock: no message ready")
+	// ErrWouldBlock: TryReadMsg found nothing to read, or TryWriteMsg no
+	// room to write.
+	ErrWouldBlock = errors.New("sctpsock: would block")
 
 	// ErrNoDescriptor: Accept found the process out of file descriptors and
 	// aborted the association it could not take (see Listener.Accept).

@@ -10,11 +10,13 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/sctpguard/sctpguard/sctpsock"
 )
@@ -488,4 +490,85 @@ func TestIdleConnsParkOnPoller(t *testing.T) {
 		t.Fatalf("a reader ended early: %v", err)
 	default:
 	}
+}
+
+// TryWriteMsg fills a send buffer toward a receiver that does not read and then
+// says ErrWouldBlock at once, where WriteMsg would wait; once the receiver
+// reads, it writes again, and every message arrives once, in order.
+func TestTryWriteMsg(t *testing.T) {
+	client, server := pair(t, sctpsock.Options{RecvBuffer: 64 << 10}, sctpsock.Options{SendBuffer: 32 << 10, NoDelay: true})
+	msg := pattern(1000, 1)
+	sent := 0
+	start := time.Now()
+	for {
+		msg[0] = byte(sent)
+		err := client.TryWriteMsg(sctpsock.Msg{Data: msg, PPID: 7})
+		if errors.Is(err, sctpsock.ErrWouldBlock) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("try write %d: %v", sent, err)
+		}
+		sent++
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("%d messages written toward a receiver that reads nothing, and no ErrWouldBlock", sent)
+		}
+	}
+	if sent == 0 {
+		t.Fatal("ErrWouldBlock before the first message")
+	}
+	t.Logf("%d messages of %d bytes written before ErrWouldBlock", sent, len(msg))
+	done := make(chan error, 1)
+	go func() { // the receiver reads what was sent and one more
+		buf := make([]byte, 2048)
+		for i := range sent + 1 {
+			server.SetReadDeadline(time.Now().Add(30 * time.Second))
+			m, err := readData(t, server, buf)
+			if err != nil {
+				done <- fmt.Errorf("read %d: %w", i, err)
+				return
+			}
+			if m.Data[0] != byte(i) || m.PPID != 7 {
+				done <- fmt.Errorf("message %d: first byte %d, PPID %d", i, m.Data[0], m.PPID)
+				return
+			}
+		}
+		done <- nil
+	}()
+	msg[0] = byte(sent)
+	if err := client.WriteMsg(sctpsock.Msg{Data: msg, PPID: 7}); err != nil {
+		t.Fatalf("write after ErrWouldBlock: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestConnLetsGoOfBuffers: once a read or a write returns, the Conn holds no
+// reference to the caller's buffer, so that an idle association does not keep
+// alive the last buffer it read into or wrote from (a pooled read buffer, a
+// burst's backlog).
+func TestConnLetsGoOfBuffers(t *testing.T) {
+	client, server := pair(t, sctpsock.Options{}, sctpsock.Options{NoDelay: true})
+	wbuf, rbuf := new([64 << 10]byte), new([64 << 10]byte)
+	copy(wbuf[:], "hello")
+	if err := client.WriteMsg(sctpsock.Msg{Data: wbuf[:5], PPID: 1}); err != nil {
+		t.Fatal(err)
+	}
+	server.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if m, err := readData(t, server, rbuf[:]); err != nil || string(m.Data) != "hello" {
+		t.Fatalf("read %q: %v", m.Data, err)
+	}
+	wrote, read := weak.Make(wbuf), weak.Make(rbuf)
+	wbuf, rbuf = nil, nil
+	runtime.GC()
+	runtime.GC()
+	if wrote.Value() != nil {
+		t.Error("the writing Conn keeps the buffer of its last write alive")
+	}
+	if read.Value() != nil {
+		t.Error("the reading Conn keeps the buffer of its last read alive")
+	}
+	runtime.KeepAlive(client)
+	runtime.KeepAlive(server)
 }
