@@ -316,10 +316,13 @@ func TestManyToSCTPTest(t *testing.T) {
 		}
 	}
 	for i, path := range logs {
+		// sctp_test prints a message's SNDRCV line after its "Data" line: wait
+		// for the last message's, not for three "Data" lines.
+		unordered := fmt.Sprintf("flags=0x1 ppid=%d", bits.ReverseBytes32(uint32(7000+10*i+2)))
 		var text string
 		for range 100 {
 			b, _ := os.ReadFile(path)
-			if text = string(b); strings.Count(text, "Data ") >= 3 {
+			if text = string(b); strings.Count(text, "Data ") >= 3 && strings.Contains(text, unordered) {
 				break
 			}
 			time.Sleep(50 * time.Millisecond)
@@ -331,7 +334,6 @@ func TestManyToSCTPTest(t *testing.T) {
 				t.Fatalf("sctp_test %d did not log %q:\n%s", i, size, text)
 			}
 		}
-		unordered := fmt.Sprintf("flags=0x1 ppid=%d", bits.ReverseBytes32(uint32(7000+10*i+2)))
 		if !strings.Contains(text, unordered) {
 			t.Fatalf("sctp_test %d did not log the unordered message with its PPID (%q):\n%s", i, unordered, text)
 		}
