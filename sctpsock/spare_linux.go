@@ -3,6 +3,7 @@ package sctpsock
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -57,7 +58,7 @@ func (s *spareFD) shed(ln int, cause unix.Errno) (wait bool, err error) {
 		}
 	}
 	unix.Close(s.fd)
-	nfd, _, aerr := unix.Accept4(ln, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+	nfd, aerr := acceptFreed(ln)
 	if aerr == nil {
 		// SO_LINGER with a zero timeout: closing the socket sends ABORT. It is
 		// closed by dup3, which puts a duplicate of ln in its place in the same
@@ -82,3 +83,25 @@ func (s *spareFD) shed(ln int, cause unix.Errno) (wait bool, err error) {
 	}
 	return false, fmt.Errorf("%w (accepting with the descriptor in reserve: %w)", cause, aerr)
 }
+
+// acceptFreed accepts on ln just after the spare descriptor was closed. Any
+// accept or open elsewhere in the process takes the lowest free number first
+// (accept4 takes it before it looks for a connection, so an idle accept loop
+// does too), but holds it only for a moment; so a few tries, a moment apart,
+// get past another goroutine that took the number first.
+func acceptFreed(ln int) (int, error) {
+	for try := 0; ; try++ {
+		nfd, _, err := unix.Accept4(ln, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		if (err != unix.EMFILE && err != unix.ENFILE && err != unix.EINTR) || try == spareTries {
+			return nfd, err
+		}
+		time.Sleep(spareRetry)
+	}
+}
+
+// spareTries and spareRetry bound acceptFreed: at most 5 ms while the listener
+// is held.
+const (
+	spareTries = 5
+	spareRetry = time.Millisecond
+)

@@ -470,6 +470,10 @@ func descriptorsExhausted(t *testing.T) faultRow {
 	g := startGuard(t, relayConfig(up, "streams = 4"))
 	g.waitLog("started", 20*time.Second)
 	r := startFlowRun(dial(t, g.addr, faultOpts), newFlow(4, 100_000, 64), 100, 10*time.Millisecond)
+	// The limit is taken from the descriptors in use once the flow's
+	// association has both legs: lowered before its upstream socket opens, it
+	// would refuse that association and leave room for others.
+	eventually(t, "the flow's first echoes", 20*time.Second, func() bool { return r.f.atFront.count() > 0 })
 	var old unix.Rlimit
 	if err := unix.Prlimit(g.pid(), unix.RLIMIT_NOFILE, nil, &old); err != nil {
 		t.Fatal(err)
@@ -492,11 +496,11 @@ func descriptorsExhausted(t *testing.T) faultRow {
 	took := time.Since(back)
 	row := r.finish(t, time.Minute)
 	// The spare descriptor is closed for the accept that sheds an association;
-	// another goroutine's open (the gate's /proc reads) can take the number in
-	// between, and that association then waits in the backlog until a
-	// descriptor is free: 1 in 10 in about one run of six in the test VM.
-	if refused < 8 {
-		t.Errorf("%d of 10 associations opened without a descriptor free were refused, want at least 8", refused)
+	// another goroutine's open or accept can take the number in between, and
+	// the shedding accept tries again for a few milliseconds only: one of ten
+	// may wait in the backlog until a descriptor is free.
+	if refused < 9 {
+		t.Errorf("%d of 10 associations opened without a descriptor free were refused, want at least 9", refused)
 	}
 	row.recovery = took
 	row.note = fmt.Sprintf("%d of 10 new associations refused while no descriptor was free; relaying again: a new association's 100 echoes once the limit is raised", refused)
