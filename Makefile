@@ -9,7 +9,7 @@ PKGS := ./...
 # subpackages (sctpsock/kerneltest, diag/kerneltest, ...) and test/, which
 # `make test` runs in the VM with everything else. proxy/ is not listed: its
 # tests still all run in the VM.
-UNIT_PKGS := ./admin/ ./bench/internal/proc/ ./bench/seed/ ./bench/throughput/ ./calibrate/ ./cmd/sctpguard/ \
+UNIT_PKGS := ./admin/ ./bench/internal/proc/ ./bench/internal/report/ ./bench/iperf/ ./bench/seed/ ./bench/throughput/ ./calibrate/ ./cmd/sctpguard/ \
 	./config/ ./diag/ ./gate/ ./kaudit/ ./metrics/ ./quota/ ./sctpsock/ ./sdnotify/
 
 # Linters, pinned, built from the module proxy by go run (cached after the first run).

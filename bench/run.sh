@@ -5,7 +5,11 @@
 #
 #   throughput  what relaying costs: messages/s and MB/s for 1 B to 64 KiB
 #               messages over 1 and 16 associations, the relay's CPU time per
-#               million messages, 100 B ping-pong p50/p99 (bench/throughput)
+#               million messages, 100 B ping-pong p50/p99, and socat's and
+#               sctpguard's system calls per message (strace) (bench/throughput)
+#   iperf       iperf3 --sctp (a tool users know) directly, through socat and
+#               through sctpguard: 100 B, 1 KiB and 16 KiB messages over 1 and
+#               8 associations (bench/iperf)
 #   seed        the seed scenario's memory: 1-byte SCTP messages toward a
 #               receiver that has stopped reading (bench/seed), then
 #               every message read back
@@ -16,10 +20,10 @@
 #   scale       10,000 concurrent associations through one sctpguard: set-up
 #               rate, RSS per idle association, threads (bench/scale)
 #
-#   bench/run.sh                  # all four: ~7 + ~12 + ~4 + ~4 minutes in the VM
+#   bench/run.sh                  # all five: ~8 + ~3 + ~12 + ~4 + ~4 minutes in the VM
 #   bench/run.sh -quick           # all, short: a smoke test (~4 minutes)
 #   bench/run.sh -md bench.md     # also write the tables as markdown
-#   bench/run.sh -only throughput # one of them: throughput, seed, stalled or scale
+#   bench/run.sh -only throughput # one of them: throughput, iperf, seed, stalled or scale
 #
 # Other flags go to the seed program (bench/seed -h lists them); flags for
 # the throughput program go in BENCH_THROUGHPUT_FLAGS, e.g.
@@ -42,8 +46,8 @@ while [ $# -gt 0 ]; do
 		shift 2
 		;;
 	-only | --only)
-		[ $# -ge 2 ] || { echo "run.sh: -only needs throughput, seed, stalled or scale" >&2; exit 2; }
-		case "$2" in throughput | seed | stalled | scale) only=$2 ;; *) echo "run.sh: -only: $2 is not throughput, seed, stalled or scale" >&2; exit 2 ;; esac
+		[ $# -ge 2 ] || { echo "run.sh: -only needs throughput, iperf, seed, stalled or scale" >&2; exit 2; }
+		case "$2" in throughput | iperf | seed | stalled | scale) only=$2 ;; *) echo "run.sh: -only: $2 is not throughput, iperf, seed, stalled or scale" >&2; exit 2 ;; esac
 		shift 2
 		;;
 	-quick | --quick)
@@ -68,13 +72,17 @@ trap 'rm -rf "$out"' EXIT
 go build -o "$out/sctpguard" ./cmd/sctpguard
 go build -o "$out/seed" ./bench/seed
 go build -o "$out/throughput" ./bench/throughput
+go build -o "$out/iperf" ./bench/iperf
 go build -o "$out/scale" ./bench/scale
 
 # The guest runs one script: each program in turn, both statuses kept.
-tp=("$out/throughput" -guard "$out/sctpguard" ${quick:+"$quick"})
+tp=("$out/throughput" -guard "$out/sctpguard" -syscalls ${quick:+"$quick"})
 [ -z "$md" ] || tp+=(-md -)
 read -r -a extra <<<"${BENCH_THROUGHPUT_FLAGS:-}"
 tp+=(${extra[@]+"${extra[@]}"})
+ip=("$out/iperf" -guard "$out/sctpguard")
+[ -z "$quick" ] || ip+=(-sizes 1024 -parallel 1,8 -rounds 1)
+[ -z "$md" ] || ip+=(-md -)
 seed=("$out/seed" -guard "$out/sctpguard" ${args[@]+"${args[@]}"})
 st=("$out/seed" -guard "$out/sctpguard" -table stalled -paths sctpguard -receivers other -status=false -cpu 10s -global 160)
 if [ -n "$quick" ]; then st+=(-assocs 100); else st+=(-assocs 1000); fi
@@ -88,6 +96,7 @@ wanted() { [ -z "$only" ] || [ "$only" = "$1" ]; }
 	echo '#!/usr/bin/env bash'
 	echo 'status=0'
 	! wanted throughput || echo "$(printf '%q ' "${tp[@]}") || status=1"
+	! wanted iperf || echo "$(printf '%q ' "${ip[@]}") || status=1"
 	! wanted seed || echo "$(printf '%q ' "${seed[@]}") || status=1"
 	! wanted stalled || echo "$(printf '%q ' "${st[@]}") || status=1"
 	! wanted scale || echo "$(printf '%q ' "${sc[@]}") || status=1"
@@ -109,7 +118,7 @@ section() {
 if [ -n "$md" ]; then
 	missing=
 	: >"$md"
-	for name in throughput seed stalled scale; do
+	for name in throughput iperf seed stalled scale; do
 		wanted "$name" || continue
 		table=$(section "$name")
 		if [ -z "$table" ]; then

@@ -211,34 +211,46 @@ func (r *readState) grow(limit int) error {
 func (c *Conn) readStep(fd uintptr) bool {
 	r := &c.rd
 	for r.n < len(r.buf) {
-		got, flags, oobn, errno := r.recvmsg(fd)
-		switch errno {
-		case 0:
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-			if r.try && r.n == 0 {
-				r.wouldBlock = true
-				return true
-			}
-			return false
-		default:
-			r.errno = errno
-			return true
+		read, done := r.recvPiece(fd)
+		if !read {
+			return done
 		}
-		if got == 0 {
-			r.eof = true
-			return true
-		}
-		if !r.piece(got, flags, oobn) || flags&unix.MSG_EOR != 0 {
+		if r.err != nil || r.eor {
 			return true
 		}
 	}
 	return true
 }
 
-// piece records one recvmsg result; false stops reading.
-func (r *readState) piece(got, flags, oobn int) bool {
+// recvPiece reads one piece into the rest of the buffer and records it (piece).
+// read says whether it did; done is the poller callback's answer: false only to
+// wait until the socket is readable. Nothing queued ends a try at the start of
+// a message with wouldBlock, an error with errno, and the peer's end with eof.
+func (r *readState) recvPiece(fd uintptr) (read, done bool) {
+	for {
+		got, flags, oobn, errno := r.recvmsg(fd)
+		switch errno {
+		case 0:
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			r.wouldBlock = r.try && r.n == 0
+			return false, r.wouldBlock
+		default:
+			r.errno = errno
+			return false, true
+		}
+		if got == 0 {
+			r.eof = true
+			return false, true
+		}
+		r.piece(got, flags, oobn)
+		return true, true
+	}
+}
+
+// piece records one recvmsg result.
+func (r *readState) piece(got, flags, oobn int) {
 	if r.n == 0 {
 		r.flags = flags
 		r.info, r.infoOK, r.err = parseRcvInfo(r.oob[:oobn])
@@ -247,7 +259,6 @@ func (r *readState) piece(got, flags, oobn int) bool {
 	}
 	r.n += got
 	r.eor = flags&unix.MSG_EOR != 0
-	return r.err == nil
 }
 
 func (r *readState) recvmsg(fd uintptr) (n, flags, oobn int, errno unix.Errno) {

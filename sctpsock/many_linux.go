@@ -277,30 +277,8 @@ func (m *Many) waiting(buf []byte, try func([]byte) (Msg, error)) (Msg, error) {
 // notification larger than the buffer waits at the head of the receive queue,
 // so the next recvmsg continues it.
 func (m *Many) pieceStep(fd uintptr) bool {
-	r := &m.c.rd
-	for {
-		got, flags, oobn, errno := r.recvmsg(fd)
-		switch errno {
-		case 0:
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-			if r.n == 0 {
-				r.wouldBlock = true
-				return true
-			}
-			return false
-		default:
-			r.errno = errno
-			return true
-		}
-		if got == 0 {
-			r.eof = true
-			return true
-		}
-		r.piece(got, flags, oobn)
-		return true
-	}
+	_, done := m.c.rd.recvPiece(fd)
+	return done
 }
 
 // piece builds the Msg of what TryReadPiece read.

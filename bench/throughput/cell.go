@@ -164,6 +164,15 @@ func (s sample) describe(name string, size, assocs int) string {
 // throughputCell measures one path with assocs senders of size-byte
 // messages, and ends their associations.
 func (b *bench) throughputCell(ctx context.Context, p path, size, assocs int) sample {
+	return b.runCell(ctx, p, size, assocs, b.measure)
+}
+
+// measureFunc measures a cell whose senders are sending.
+type measureFunc func(ctx context.Context, p path, t *tally, size int) (sample, error)
+
+// runCell starts the cell's senders, measures with measure, and ends their
+// associations.
+func (b *bench) runCell(ctx context.Context, p path, size, assocs int, measure measureFunc) sample {
 	t := &tally{size: size, messages: !p.bytesOnly}
 	b.sink.begin(t)
 	defer b.sink.begin(nil)
@@ -177,7 +186,7 @@ func (b *bench) throughputCell(ctx context.Context, p path, size, assocs int) sa
 		return sample{err: err}
 	}
 	ss.start(size)
-	smp, err := b.measure(ctx, p, t, size)
+	smp, err := measure(ctx, p, t, size)
 	t.stopping.Store(true)
 	err = errors.Join(err, ss.stop())
 	t.finish(5 * time.Second)

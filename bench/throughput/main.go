@@ -39,6 +39,7 @@
 //	throughput -guard bin/sctpguard               # 5 sizes × 1 and 16 associations, 5 rounds (~7 minutes in the VM)
 //	throughput -guard bin/sctpguard -quick        # 2 sizes, 2 rounds (~1.5 minutes): a smoke test
 //	throughput -guard bin/sctpguard -md -         # also the table as markdown between marker lines
+//	throughput -guard bin/sctpguard -syscalls     # and the relays' system calls per message (strace)
 //
 // Numbers printed come only from the run.
 package main
@@ -52,28 +53,30 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/sctpguard/sctpguard/bench/internal/proc"
+	"github.com/sctpguard/sctpguard/bench/internal/report"
 	"github.com/sctpguard/sctpguard/sctpsock"
 )
 
 // settings are the command's flags.
 type settings struct {
-	sizes   []int
-	assocs  []int
-	dur     time.Duration // measured part of a throughput cell
-	warm    time.Duration // before the measured part
-	latency time.Duration // ping-pong per path and round
-	rounds  int
-	rcvbuf  int // the sink's SO_RCVBUF; 0: the kernel's default
-	guard   string
-	socat   string
-	md      string
-	timeout time.Duration
+	sizes    []int
+	assocs   []int
+	dur      time.Duration // measured part of a throughput cell
+	warm     time.Duration // before the measured part
+	latency  time.Duration // ping-pong per path and round
+	rounds   int
+	rcvbuf   int // the sink's SO_RCVBUF; 0: the kernel's default
+	guard    string
+	socat    string
+	md       string
+	timeout  time.Duration
+	syscalls bool   // also count the relays' system calls per message
+	strace   string // strace binary, for syscalls
 }
 
 func main() {
@@ -104,6 +107,8 @@ func parseFlags(args []string) (settings, error) {
 	fs.StringVar(&s.socat, "socat", "socat", "socat binary")
 	fs.StringVar(&s.md, "md", "", "also write the table as markdown to this `file` (- frames it on stdout)")
 	fs.DurationVar(&s.timeout, "timeout", 20*time.Minute, "end the whole run after this long")
+	fs.BoolVar(&s.syscalls, "syscalls", false, "after the rounds, count socat's and sctpguard's system calls per relayed message in every cell (strace -c -f)")
+	fs.StringVar(&s.strace, "strace", "strace", "strace binary, for -syscalls")
 	if err := fs.Parse(args); err != nil {
 		return s, err
 	}
@@ -124,29 +129,16 @@ func parseFlags(args []string) (settings, error) {
 		}
 	}
 	var err error
-	if s.sizes, err = counts("-sizes", *sizes, 1, sctpsock.DefaultMaxMessage); err != nil {
+	if s.sizes, err = report.Counts("-sizes", *sizes, 1, sctpsock.DefaultMaxMessage); err != nil {
 		return s, err
 	}
-	if s.assocs, err = counts("-assocs", *assocs, 1, 256); err != nil {
+	if s.assocs, err = report.Counts("-assocs", *assocs, 1, 256); err != nil {
 		return s, err
 	}
 	if s.dur <= 0 || s.warm < 0 || s.latency <= 0 || s.rounds < 1 {
 		return s, fmt.Errorf("-dur and -latency must be positive, -warm not negative, -rounds at least 1")
 	}
 	return s, nil
-}
-
-// counts parses a comma-separated list of integers from lo to hi.
-func counts(flagName, list string, lo, hi int) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(list, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < lo || n > hi {
-			return nil, fmt.Errorf("%s: %q is not a number from %d to %d", flagName, f, lo, hi)
-		}
-		out = append(out, n)
-	}
-	return out, nil
 }
 
 // run measures every cell and prints the table; it returns the exit status.
@@ -170,8 +162,11 @@ func run(ctx context.Context, s settings, stdout, stderr io.Writer) int {
 	if ctx.Err() != nil {
 		logf("stopped early: %v", context.Cause(ctx))
 	}
-	logf("measured in %s", time.Since(start).Round(time.Second))
 	t := buildTable(header(s), s, res)
+	if s.syscalls && ctx.Err() == nil {
+		t.syscalls = syscallRows(s, rig.syscallPass(ctx))
+	}
+	logf("measured in %s", time.Since(start).Round(time.Second))
 	fmt.Fprintln(stdout)
 	t.writeText(stdout)
 	if s.md != "" {
@@ -197,6 +192,11 @@ func preflight(s *settings) error {
 	}
 	if s.socat, err = exec.LookPath(s.socat); err != nil {
 		return fmt.Errorf("socat binary: %w (apt-get install socat, or pass -socat)", err)
+	}
+	if s.syscalls {
+		if s.strace, err = exec.LookPath(s.strace); err != nil {
+			return fmt.Errorf("-syscalls: strace binary: %w (apt-get install strace, or pass -strace)", err)
+		}
 	}
 	if _, err := proc.ReadStat(os.Getpid()); err != nil {
 		return fmt.Errorf("read CPU time: %w", err)

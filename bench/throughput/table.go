@@ -4,12 +4,13 @@ import (
 	"cmp"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/sctpguard/sctpguard/bench/internal/report"
 )
 
 var columns = []string{"measure", "size", "assocs", "direct", "socat", "vs direct", "sctpguard", "vs direct", "vs socat"}
@@ -17,11 +18,12 @@ var columns = []string{"measure", "size", "assocs", "direct", "socat", "vs direc
 // table is the printed result: one row per measure and cell, the three
 // paths side by side with their ratios, then notes and the issue-5 targets.
 type table struct {
-	header  string
-	rows    [][]string
-	notes   []string
-	targets []string
-	errs    []string
+	header   string
+	rows     [][]string
+	notes    []string
+	targets  []string
+	errs     []string
+	syscalls [][]string // rows of the system-call count, if it ran
 }
 
 // figures is one measure of one cell on the three paths; a path without
@@ -277,16 +279,14 @@ func (t *table) writeText(w io.Writer) {
 			fmt.Fprintln(w, "  "+l)
 		}
 	}
+	if t.syscalls != nil {
+		fmt.Fprintln(w)
+		writeSyscallText(w, t.syscalls)
+	}
 	for _, e := range t.errs {
 		fmt.Fprintln(w, "error: "+e)
 	}
 }
-
-// Markers around the markdown table when it goes to stdout, for bench/run.sh.
-const (
-	mdBegin = "<!-- throughput benchmark: begin -->"
-	mdEnd   = "<!-- throughput benchmark: end -->"
-)
 
 func (t *table) markdown() string {
 	var b strings.Builder
@@ -309,6 +309,9 @@ func (t *table) markdown() string {
 			fmt.Fprintf(&b, "- %s\n", strings.Join(strings.Fields(l), " "))
 		}
 	}
+	if t.syscalls != nil {
+		b.WriteString(syscallMarkdown(t.syscalls))
+	}
 	for _, e := range t.errs {
 		fmt.Fprintf(&b, "\nerror: %s  ", e)
 	}
@@ -318,24 +321,10 @@ func (t *table) markdown() string {
 // writeMarkdownTo writes the markdown table to path, or between markers to
 // stdout when path is "-".
 func (t *table) writeMarkdownTo(path string, stdout io.Writer) error {
-	md := t.markdown()
-	if path == "-" {
-		_, err := fmt.Fprintf(stdout, "\n%s\n%s\n%s\n", mdBegin, strings.TrimRight(md, "\n "), mdEnd)
-		return err
-	}
-	if err := os.WriteFile(path, []byte(md), 0o644); err != nil {
-		return fmt.Errorf("write markdown: %w", err)
-	}
-	return nil
+	return report.WriteMarkdown("throughput", path, t.markdown(), stdout)
 }
 
-// sizeName is a message size as the table shows it.
-func sizeName(n int) string {
-	if n >= 1<<10 && n%(1<<10) == 0 {
-		return strconv.Itoa(n>>10) + " KiB"
-	}
-	return strconv.Itoa(n) + " B"
-}
+func sizeName(n int) string { return report.SizeName(n) }
 
 // fmtCount is v rounded, with thousands separators.
 func fmtCount(v float64) string {

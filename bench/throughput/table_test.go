@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sctpguard/sctpguard/bench/internal/report"
 )
 
 // fakeResults is two rounds of one 100 B × 1 cell and a ping-pong, with
@@ -52,6 +54,7 @@ func TestTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	md := out.String()
+	mdBegin, mdEnd := report.Markers("throughput")
 	if !strings.Contains(md, "\n"+mdBegin+"\nheader\n") || !strings.HasSuffix(md, "\n"+mdEnd+"\n") {
 		t.Errorf("markdown not framed by its markers:\n%s", md)
 	}

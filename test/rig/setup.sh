@@ -4,7 +4,8 @@
 #   1. Debian packages: qemu (the VM), busybox-static and cpio (the guest's init),
 #      socat and lksctp-tools (third-party SCTP peers), iproute2 (netns, veth, tc),
 #      nftables (nft, for the transparent-mode tests' rulesets), libusrsctp-examples
-#      (a userland SCTP-over-UDP peer).
+#      (a userland SCTP-over-UDP peer), strace and iperf3 (make bench counts the
+#      relays' system calls per message with strace and runs iperf3 --sctp).
 #   2. Debian's current linux-image-amd64 kernel (6.1 on bookworm), unpacked into
 #      the cache with the modules the guest loads (sctp, sctp_diag, 9p, overlay, veth, netem).
 #   3. An initramfs holding busybox, those modules and the guest init (init.sh).
@@ -54,6 +55,8 @@ need_packages() {
   command -v systemd-analyze >/dev/null || missing+=(systemd)
   command -v nft >/dev/null || missing+=(nftables)
   [ -x /usr/lib/usrsctp/echo_server ] || missing+=(libusrsctp-examples)
+  command -v strace >/dev/null || missing+=(strace)
+  command -v iperf3 >/dev/null || missing+=(iperf3)
   command -v apt-get >/dev/null || { log "not a Debian system: install ${missing[*]:-nothing} by hand"; return 0; }
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ]; then

@@ -1,6 +1,6 @@
 // Package proc reads what the benchmarks measure of a process group from
-// /proc: the CPU time it has used, so that a relay and everything it forks are
-// measured together.
+// /proc: its members and the CPU time it has used, so that a relay and
+// everything it forks are measured together.
 package proc
 
 import (
@@ -21,11 +21,32 @@ const clockTick = 10 * time.Millisecond
 // thus measured with everything it forks, whether or not a child has
 // exited between two readings.
 func GroupCPU(pgid int) (time.Duration, error) {
-	dir, err := os.ReadDir("/proc")
+	var ticks int64
+	err := eachInGroup(pgid, func(pid int, st Stat) {
+		ticks += st.Utime + st.Stime
+		if pid == pgid {
+			ticks += st.Cutime + st.Cstime
+		}
+	})
 	if err != nil {
 		return 0, fmt.Errorf("read CPU time: %w", err)
 	}
-	var ticks int64
+	return time.Duration(ticks) * clockTick, nil
+}
+
+// Group lists the live processes of process group pgid.
+func Group(pgid int) ([]int, error) {
+	var pids []int
+	err := eachInGroup(pgid, func(pid int, _ Stat) { pids = append(pids, pid) })
+	return pids, err
+}
+
+// eachInGroup calls f for every live process of group pgid.
+func eachInGroup(pgid int, f func(pid int, st Stat)) error {
+	dir, err := os.ReadDir("/proc")
+	if err != nil {
+		return err
+	}
 	found := false
 	for _, e := range dir {
 		pid, err := strconv.Atoi(e.Name())
@@ -37,15 +58,12 @@ func GroupCPU(pgid int) (time.Duration, error) {
 			continue // gone since ReadDir, or another group
 		}
 		found = true
-		ticks += st.Utime + st.Stime
-		if pid == pgid {
-			ticks += st.Cutime + st.Cstime
-		}
+		f(pid, st)
 	}
 	if !found {
-		return 0, fmt.Errorf("read CPU time: no process in group %d", pgid)
+		return fmt.Errorf("no process in group %d", pgid)
 	}
-	return time.Duration(ticks) * clockTick, nil
+	return nil
 }
 
 // Stat is what GroupCPU needs of /proc/PID/stat.
