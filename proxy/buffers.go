@@ -34,8 +34,14 @@ func putScratch(b *[]byte) {
 //   - srcBuffer then sets SO_RCVBUF to just above what is left queued: the next chunk
 //     to arrive closes the window (Linux announces a zero window once the queue
 //     reaches SO_RCVBUF, which it checks on every chunk, while the window offered at
-//     set-up stays as it was). Once the account is half empty again the buffer is set
-//     back, and reading what is queued reopens the window.
+//     set-up stays as it was). Once the account is half empty again, or the pipe
+//     has relayed everything and finds src empty, the buffer is set back, and
+//     reading what is queued reopens the window. A buffer left held while the
+//     pipe waits for src to be readable would stall the association for good:
+//     Linux drops every chunk that arrives at a queue over SO_RCVBUF, and a
+//     queue holding messages behind a dropped one has nothing to read (seen
+//     with an echoing peer, the client in another namespace: 2,960 bytes
+//     queued, both pipes waiting to read, the client retransmitting forever).
 //
 // The buffer is never set below what the queue holds: a chunk arriving at a queue
 // already over SO_RCVBUF is dropped without closing the window, the producer waits

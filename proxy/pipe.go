@@ -90,6 +90,11 @@ func (p *pipe) relayReady(ctx context.Context) error {
 			if p.holding.Load() {
 				p.holding.Store(false) // the backlog is relayed
 			}
+			// Nothing waits any more: a buffer still held at what was queued
+			// would drop every chunk src's peer sends (its queue may hold a
+			// message behind a missing one, which nobody can read), and the
+			// association would stall with nothing charged. See srcBuffer.
+			p.srcBuf.thaw(p.src)
 			return nil
 		}
 		if err != nil {

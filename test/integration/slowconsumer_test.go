@@ -76,12 +76,17 @@ type slowResult struct {
 }
 
 // readSlowly reads one message every slowEvery for d and returns how many, and the
-// longest wait between two (the sleeps included).
+// longest wait between two (the sleeps included). The reads keep to a schedule
+// (the n-th at n × slowEvery), catching up after a late one, so that what the
+// consumer reads measures what reached it, not how late the VM woke it: a
+// relay's goroutines share the machine's CPUs with the consumer, and a sleep
+// that overshoots would otherwise count against the relay.
 func readSlowly(c *sctpsock.Conn, d time.Duration) slowResult {
 	defer c.Close()
 	buf := make([]byte, 4096)
 	var r slowResult
 	start, last := time.Now(), time.Time{}
+	next := start
 	for time.Since(start) < d {
 		c.SetReadDeadline(start.Add(d))
 		m, err := c.ReadMsg(buf)
@@ -100,7 +105,8 @@ func readSlowly(c *sctpsock.Conn, d time.Duration) slowResult {
 		}
 		last = now
 		r.n++
-		time.Sleep(slowEvery)
+		next = next.Add(slowEvery)
+		time.Sleep(time.Until(next))
 	}
 	return r
 }
