@@ -109,6 +109,21 @@ func TestReleaseBySendQueue(t *testing.T) {
 	}
 }
 
+// More chunks outstanding than a 16-bit count holds (SCTP_STATUS's
+// sstat_unackdata wraps at 65,535) stay charged: the gate counts the send
+// queue in bytes, which does not wrap.
+func TestSendQueueBeyondSixteenBits(t *testing.T) {
+	const n = 70_000
+	f := newFixture(t, n*10, nil)
+	f.send(t, n, 1, 10)
+	f.src.unread = 0
+	f.src.sendQueued = n * (1 + 800) // every message still in this host's send queue
+	f.observeAll()
+	if got := f.acct.Used(); got != n*10 {
+		t.Errorf("held %d, want the charges of all %d messages (%d)", got, n, n*10)
+	}
+}
+
 // A consumer on this host is read from its own receive queue, not the window:
 // what it read is released even though its window was never updated.
 func TestReleaseByReceiverQueue(t *testing.T) {
