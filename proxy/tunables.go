@@ -40,7 +40,8 @@ const (
 	// producer's window, which makes it lose what it has in flight and wait for
 	// its retransmission timer (1 s at first); 100 ms is short against that
 	// timer. Once held, the queue stays held until the account is half empty,
-	// however many charges wait in between, for the same reason.
+	// however many charges wait in between, for the same reason, or until the
+	// pipe finds src empty (see srcBuffer).
 	freezeAfter = 100 * time.Millisecond
 
 	// Bounds of the step a waiting charge rechecks its source at (aborted,
