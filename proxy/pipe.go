@@ -44,7 +44,11 @@ type pipe struct {
 	srcEnded      bool          // src shut down after its last message; guarded by association.endMu
 	// holding is set while a charge waits and until the pipe has written every
 	// message it read since (the backlog): read by the other pipe's goroutine.
-	holding  atomic.Bool
+	holding atomic.Bool
+	// heldBack is when the pipe last stopped holding (unix nanoseconds): a
+	// producer held back by its window may still have messages in its own
+	// kernel for a while after (see holdsUnwritten).
+	heldBack atomic.Int64
 	stalled  time.Time     // when the charges began to wait; zero while they fit
 	held     int64         // the payload of the message whose charge waits, charged ahead (see waitHolding)
 	waitStep time.Duration // how long a waiting charge waits between two checks (see wait)
@@ -88,6 +92,7 @@ func (p *pipe) relayReady(ctx context.Context) error {
 		m, err := p.next(&b)
 		if errors.Is(err, sctpsock.ErrWouldBlock) {
 			if p.holding.Load() {
+				p.heldBack.Store(time.Now().UnixNano())
 				p.holding.Store(false) // the backlog is relayed
 			}
 			// Nothing waits any more: a buffer still held at what was queued

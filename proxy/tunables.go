@@ -107,4 +107,11 @@ const (
 	// flushPoll is how often flush asks the gate: acknowledgements arrive
 	// within a round trip, a few milliseconds on a LAN.
 	flushPoll = 5 * time.Millisecond
+	// heldBackRecent is how long after a pipe stopped holding its producer
+	// back (a charge waited, its receive buffer was frozen) that producer is
+	// presumed to still have messages on their way, so that a SHUTDOWN from
+	// the other side aborts it instead of ending it cleanly (see
+	// holdsUnwritten): 3 s covers two retransmissions from Linux's minimum RTO
+	// of 1 s, since the chunks a frozen buffer dropped come back only then.
+	heldBackRecent = 3 * time.Second
 )

@@ -1,5 +1,7 @@
 package proxy
 
+import "time"
+
 // A message read from one leg after the other leg shut down cannot be delivered:
 // SCTP has no half-close, and a socket that received SHUTDOWN takes no new message.
 // The leg that sent it must learn that it was lost, and a graceful SHUTDOWN would
@@ -10,8 +12,9 @@ package proxy
 // them unacknowledged (flush), whichever of the two comes last.
 //
 // When the pipe toward it is done first, the leg is shut down gracefully, unless
-// the pipe from it holds a message or its queue does: those cannot be delivered
-// either, so the leg is aborted then. What remains is one round trip: a message
+// the pipe from it holds a message or its queue does, or it held that leg's peer
+// back by its window lately (the peer's kernel may still hold messages): those
+// cannot be delivered either, so the leg is aborted then. What remains is one round trip: a message
 // the peer sent just before it received sctpguard's SHUTDOWN, read after the
 // SHUTDOWN handshake completed, is counted undeliverable but its sender saw a clean
 // end; SCTP has no way left to tell it.
@@ -49,9 +52,15 @@ func (a *association) srcEnded(q *pipe) (aborted bool) {
 }
 
 // holdsUnwritten reports whether p holds a message read from src and not yet
-// written, or src's queue holds one. Safe outside p's goroutine.
+// written, or src's queue holds one, or src's peer may still have some in its
+// own kernel: one that p held back by its window (see srcBuffer) less than
+// heldBackRecent ago sends what it queued meanwhile once the window reopens,
+// after its retransmission timer if its chunks were dropped, and a SHUTDOWN
+// sent before they arrive would end its side cleanly, its reader seeing EOF,
+// while they are lost. An ABORT then may be a false alarm; a SHUTDOWN would
+// say they were delivered. Safe outside p's goroutine.
 func (p *pipe) holdsUnwritten() bool {
-	if p.holding.Load() {
+	if p.holding.Load() || time.Since(time.Unix(0, p.heldBack.Load())) < heldBackRecent {
 		return true
 	}
 	n, err := p.src.recvQueued()
