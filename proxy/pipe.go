@@ -369,7 +369,8 @@ func (p *pipe) nextCheck() time.Duration {
 // aborted (a flood whose producer gave up must not hold its quota forever; src
 // is not read while the pipe waits, so its ABORT is seen here or in what reading
 // ahead stopped at), or dst's association is over, so the charges it holds will
-// never be released by its kernel.
+// never be released by its kernel: aborted by its peer (an end as the other
+// pipe would have read it), else ended gracefully.
 func (p *pipe) stillRelaying() error {
 	if err := p.src.aborted(); err != nil {
 		return &legError{leg: p.dir.src, op: "read", err: fmt.Errorf("aborted while waiting for quota: %w", errors.Join(sctpsock.ErrAborted, err))}
@@ -378,6 +379,10 @@ func (p *pipe) stillRelaying() error {
 		return err
 	}
 	if _, err := p.dst.Status(); err != nil {
+		if aerr := p.dst.aborted(); aerr != nil {
+			// dst's peer aborted: the same end as the other pipe reading the ABORT
+			return &legError{leg: p.dir.dst, op: "write", err: fmt.Errorf("aborted while a message waited for quota: %w", errors.Join(sctpsock.ErrAborted, aerr))}
+		}
 		p.undeliverable.Add(1)
 		return &legError{leg: p.dir.dst, op: "write", err: fmt.Errorf("association ended while a message waited for quota: %w", errors.Join(sctpsock.ErrShutdown, err))}
 	}

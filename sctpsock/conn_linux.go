@@ -38,6 +38,7 @@ type Conn struct {
 	wr          writeState
 	pfd         [1]unix.PollFd // WaitReadable's poll set
 	waitStep    func(fd uintptr) bool
+	woken       bool         // WaitReadable's callback runs again: the poller woke it
 	dry         Notification // the last SENDER_DRY read, reused (see Msg.Notification)
 	dryRaw      [16]byte
 }
@@ -120,18 +121,41 @@ func (c *Conn) TryReadMsg(buf []byte) (Msg, error) { return c.readMsg(buf, true)
 // message, a notification, the end of the association) or a read deadline or
 // Close intervenes. It reads nothing.
 func (c *Conn) WaitReadable() error {
+	c.woken = false
 	if err := c.rc.Read(c.waitStep); err != nil {
 		return c.opErr("wait", err)
 	}
 	return nil
 }
 
-// pollReadable is the poller callback of WaitReadable: poll(2) without a timeout.
+// pollReadable is the poller callback of WaitReadable. Its first call asks
+// poll(2), without a timeout, whether anything is readable: the poller forgets
+// readiness that came before the wait began. A later call follows a wake-up by
+// the poller, which says there is something: the read that follows finds out,
+// so the wait costs one system call, not two, and a spurious wake-up costs one
+// read that would block and another wait.
 func (c *Conn) pollReadable(fd uintptr) bool {
+	if c.woken {
+		return true
+	}
+	c.woken = true
 	c.pfd[0] = unix.PollFd{Fd: int32(fd), Events: unix.POLLIN}
-	n, err := unix.Poll(c.pfd[:], 0)
-	return err != unix.EINTR && (err != nil || n > 0)
+	var now unix.Timespec // zero: poll returns at once
+	n, _, e := unix.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&c.pfd[0])), 1,
+		uintptr(unsafe.Pointer(&now)), 0, 0, 0) // see rawIO
+	return e != unix.EINTR && (e != 0 || n > 0)
 }
+
+// rawIO: the data path's reads, writes and readiness checks never wait (the
+// socket is non-blocking, every call passes MSG_DONTWAIT or a zero timeout), so
+// they are made with RawSyscall, which does not tell the Go scheduler that the
+// thread may block. With Syscall, a call that takes longer than the
+// scheduler's monitor tick (20 µs, common in an emulated VM, and on loopback,
+// where sendmsg also runs the receiver's side) lets the monitor hand the
+// thread's P to another thread, waking it (futex) and keeping the monitor at
+// its fastest tick (nanosleep): measured as more of those than of reads and
+// writes per relayed message (docs/benchmarks.md). Calls that may wait (the
+// poller's, connect, close) keep Syscall.
 
 func (c *Conn) readMsg(buf []byte, try bool) (Msg, error) {
 	if c.readErr != nil {
@@ -268,7 +292,7 @@ func (r *readState) recvmsg(fd uintptr) (n, flags, oobn int, errno unix.Errno) {
 	r.msg = unix.Msghdr{Iov: &r.iov, Control: &r.oob[0]}
 	r.msg.SetIovlen(1)
 	r.msg.SetControllen(len(r.oob))
-	m, _, e := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&r.msg)), unix.MSG_DONTWAIT)
+	m, _, e := unix.RawSyscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&r.msg)), unix.MSG_DONTWAIT) // see rawIO
 	if e != 0 {
 		return 0, 0, 0, e
 	}
@@ -389,8 +413,8 @@ func (w *writeState) sendmsg(fd uintptr) bool {
 	w.msg.SetIovlen(1)
 	w.msg.SetControllen(sndInfoSpace)
 	for {
-		_, _, e := unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&w.msg)),
-			unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT)
+		_, _, e := unix.RawSyscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&w.msg)),
+			unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT) // see rawIO
 		switch e {
 		case unix.EINTR:
 			continue

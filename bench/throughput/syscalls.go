@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/sctpguard/sctpguard/bench/internal/proc"
 )
@@ -80,14 +81,21 @@ func (b *bench) countCalls(ctx context.Context, p path, t *tally, size int) call
 	}
 	cmd := exec.Command(b.s.strace, args...)
 	cmd.Stderr = io.Discard
-	msgs0, bytes0 := t.msgs.Load(), t.bytes.Load()
 	if err := cmd.Start(); err != nil {
 		return callCounts{err: fmt.Errorf("strace: %w", err)}
 	}
+	// strace attaches to the threads one by one, which takes a while in an
+	// emulated VM: messages count from when it traces them all.
+	if err := waitTraced(ctx, pids); err != nil {
+		cmd.Process.Signal(syscall.SIGINT)
+		cmd.Wait()
+		return callCounts{err: err}
+	}
+	msgs0, bytes0 := t.msgs.Load(), t.bytes.Load()
 	sleep(ctx, b.s.dur)
+	msgs, bytes := t.msgs.Load()-msgs0, t.bytes.Load()-bytes0
 	cmd.Process.Signal(syscall.SIGINT)
 	werr := cmd.Wait()
-	msgs, bytes := t.msgs.Load()-msgs0, t.bytes.Load()-bytes0
 	if p.bytesOnly {
 		msgs = bytes / int64(size)
 	}
@@ -97,6 +105,30 @@ func (b *bench) countCalls(ctx context.Context, p path, t *tally, size int) call
 	}
 	return perMessage(calls, msgs)
 }
+
+// waitTraced waits until strace traces every thread of pids, at most
+// traceAttach.
+func waitTraced(ctx context.Context, pids []int) error {
+	deadline := time.Now().Add(traceAttach)
+	for {
+		ok, err := proc.Traced(pids)
+		if err != nil {
+			return fmt.Errorf("strace: %w", err)
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("strace: not tracing every thread of %v after %v", pids, traceAttach)
+		}
+		if !sleep(ctx, 10*time.Millisecond) {
+			return ctx.Err()
+		}
+	}
+}
+
+// traceAttach bounds how long strace may take to attach.
+const traceAttach = 10 * time.Second
 
 // perMessage divides the counts by the messages relayed.
 func perMessage(calls map[string]int64, msgs int64) callCounts {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -98,4 +99,35 @@ func ReadStat(pid int) (Stat, error) {
 	st.Pgrp = int(n[0])
 	st.Utime, st.Stime, st.Cutime, st.Cstime = n[1], n[2], n[3], n[4]
 	return st, nil
+}
+
+// Traced reports whether every thread of every process in pids is being
+// traced (ptrace): strace attaches to them one by one after it starts.
+func Traced(pids []int) (bool, error) {
+	for _, pid := range pids {
+		tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+		if err != nil {
+			return false, err
+		}
+		for _, task := range tasks {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, task.Name()))
+			if err != nil {
+				return false, err
+			}
+			if !tracedStatus(string(b)) {
+				return false, nil
+			}
+		}
+	}
+	return true, nil
+}
+
+// tracedStatus reports whether a /proc status file names a tracer.
+func tracedStatus(status string) bool {
+	for _, line := range strings.Split(status, "\n") {
+		if v, ok := strings.CutPrefix(line, "TracerPid:"); ok {
+			return strings.TrimSpace(v) != "0"
+		}
+	}
+	return false
 }

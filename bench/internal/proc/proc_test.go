@@ -21,3 +21,28 @@ func TestGroupCPU(t *testing.T) {
 		t.Error("GroupCPU of a group without processes succeeded")
 	}
 }
+
+func TestTracedStatus(t *testing.T) {
+	for _, c := range []struct {
+		status string
+		want   bool
+	}{
+		{"Name:\tsctpguard\nState:\tS (sleeping)\nTracerPid:\t0\nUid:\t0\n", false},
+		{"Name:\tsctpguard\nTracerPid:\t4242\n", true},
+		{"Name:\tsctpguard\n", false},
+	} {
+		if got := tracedStatus(c.status); got != c.want {
+			t.Errorf("tracedStatus(%q) = %v, want %v", c.status, got, c.want)
+		}
+	}
+}
+
+func TestTracedSelf(t *testing.T) {
+	ok, err := Traced([]int{os.Getpid()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok {
+		t.Skip("the test runs under a tracer")
+	}
+}
