@@ -14,10 +14,10 @@ import "time"
 // When the pipe toward it is done first, the leg is shut down gracefully, unless
 // the pipe from it holds a message or its queue does, or it held that leg's peer
 // back by its window lately (the peer's kernel may still hold messages): those
-// cannot be delivered either, so the leg is aborted then. What remains is one round trip: a message
-// the peer sent just before it received sctpguard's SHUTDOWN, read after the
-// SHUTDOWN handshake completed, is counted undeliverable but its sender saw a clean
-// end; SCTP has no way left to tell it.
+// cannot be delivered either, so the leg is aborted then. What remains is one
+// round trip: a message the peer sent just before it received sctpguard's
+// SHUTDOWN, read after the SHUTDOWN handshake completed, is counted undeliverable
+// but its sender saw a clean end; SCTP has no way left to tell it.
 
 // lost records that p read a message it could not deliver because p.dst shut down;
 // p.src is aborted now if the pipe toward it is done, else when it is (see srcEnded).
