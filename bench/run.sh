@@ -6,7 +6,9 @@
 #   throughput  what relaying costs: messages/s and MB/s for 1 B to 64 KiB
 #               messages over 1 and 16 associations, the relay's CPU time per
 #               million messages, 100 B ping-pong p50/p99, and socat's and
-#               sctpguard's system calls per message (strace) (bench/throughput)
+#               sctpguard's system calls per message (strace) (bench/throughput);
+#               then again with the servers in another network namespace over
+#               a veth, as containers are (-consumer other)
 #   iperf       iperf3 --sctp (a tool users know) directly, through socat and
 #               through sctpguard: 100 B, 1 KiB and 16 KiB messages over 1 and
 #               8 associations (bench/iperf)
@@ -20,7 +22,7 @@
 #   scale       10,000 concurrent associations through one sctpguard: set-up
 #               rate, RSS per idle association, threads (bench/scale)
 #
-#   bench/run.sh                  # all five: ~8 + ~3 + ~12 + ~4 + ~4 minutes in the VM
+#   bench/run.sh                  # all five: ~13 + ~3 + ~12 + ~4 + ~4 minutes in the VM
 #   bench/run.sh -quick           # all, short: a smoke test (~4 minutes)
 #   bench/run.sh -md bench.md     # also write the tables as markdown
 #   bench/run.sh -only throughput # one of them: throughput, iperf, seed, stalled or scale
@@ -76,10 +78,12 @@ go build -o "$out/iperf" ./bench/iperf
 go build -o "$out/scale" ./bench/scale
 
 # The guest runs one script: each program in turn, both statuses kept.
-tp=("$out/throughput" -guard "$out/sctpguard" -syscalls ${quick:+"$quick"})
+tp=("$out/throughput" -guard "$out/sctpguard" ${quick:+"$quick"})
 [ -z "$md" ] || tp+=(-md -)
 read -r -a extra <<<"${BENCH_THROUGHPUT_FLAGS:-}"
 tp+=(${extra[@]+"${extra[@]}"})
+tpOther=("${tp[@]}" -consumer other)
+tp+=(-syscalls)
 ip=("$out/iperf" -guard "$out/sctpguard")
 [ -z "$quick" ] || ip+=(-sizes 1024 -parallel 1,8 -rounds 1)
 [ -z "$md" ] || ip+=(-md -)
@@ -96,6 +100,7 @@ wanted() { [ -z "$only" ] || [ "$only" = "$1" ]; }
 	echo '#!/usr/bin/env bash'
 	echo 'status=0'
 	! wanted throughput || echo "$(printf '%q ' "${tp[@]}") || status=1"
+	! wanted throughput || echo "$(printf '%q ' "${tpOther[@]}") || status=1"
 	! wanted iperf || echo "$(printf '%q ' "${ip[@]}") || status=1"
 	! wanted seed || echo "$(printf '%q ' "${seed[@]}") || status=1"
 	! wanted stalled || echo "$(printf '%q ' "${st[@]}") || status=1"
@@ -111,9 +116,13 @@ status=${PIPESTATUS[0]}
 set -e
 echo "bench: $(($(date +%s) - start)) s, exit status $status"
 
-# section NAME prints the markdown the program NAME framed in marker lines.
+# section NAME prints the markdown the program NAME framed in marker lines
+# (each of its tables, when it ran more than once).
 section() {
-	sed -n "/^<!-- $1 benchmark: begin -->\$/,/^<!-- $1 benchmark: end -->\$/p" "$out/output" | sed '1d;$d'
+	awk -v b="<!-- $1 benchmark: begin -->" -v e="<!-- $1 benchmark: end -->" '
+		$0 == b { if (n++) print ""; on = 1; next }
+		$0 == e { on = 0; next }
+		on' "$out/output"
 }
 if [ -n "$md" ]; then
 	missing=

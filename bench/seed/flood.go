@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sctpguard/sctpguard/bench/internal/child"
+	"github.com/sctpguard/sctpguard/bench/internal/peerns"
 	"github.com/sctpguard/sctpguard/sctpsock"
 )
 
@@ -19,12 +20,26 @@ import (
 // accepted associations offer the window it implies.
 const receiverBuffer = 8 << 20
 
+// Where a row's receiver is. In sctpguard's network namespace its receive queue
+// is visible to sctpguard (/proc/net/sctp/assocs); in another one, joined by a
+// veth as a container is (package peerns), only its receive window is.
+const (
+	sameNetns  = "same"
+	otherNetns = "other"
+)
+
+// receiverLink is the veth to the receiver's namespace (otherNetns).
+var receiverLink = peerns.Link{
+	Names: [2]string{"sgseed0", "sgseed1"},
+	Addrs: [2]netip.Prefix{netip.MustParsePrefix("10.9.0.1/24"), netip.MustParsePrefix("10.9.0.2/24")},
+}
+
 // receiver accepts associations and never reads from them, until drain.
 type receiver struct {
 	l    *sctpsock.Listener
 	addr netip.AddrPort
 	done chan struct{} // closed when acceptLoop ends
-	host *netnsHost    // the receiver's own namespace, if not the bench's
+	host *peerns.Host  // the receiver's own namespace, if not the bench's
 
 	mu    sync.Mutex
 	conns []*sctpsock.Conn
@@ -41,17 +56,17 @@ func listenReceiver(where string) (*receiver, error) {
 	var l *sctpsock.Listener
 	var err error
 	if where == otherNetns {
-		if r.host, err = newNetnsHost(); err != nil {
+		if r.host, err = peerns.New(receiverLink); err != nil {
 			return nil, fmt.Errorf("receiver: %w", err)
 		}
-		addr = netip.AddrPortFrom(vethAddrs[1].Addr(), 0)
-		err = r.host.in(func() (err error) { l, err = listen(); return err })
+		addr = netip.AddrPortFrom(r.host.Addr(), 0)
+		err = r.host.In(func() (err error) { l, err = listen(); return err })
 	} else {
 		l, err = listen()
 	}
 	if err != nil {
 		if r.host != nil {
-			r.host.close()
+			r.host.Close()
 		}
 		return nil, fmt.Errorf("receiver: %w", err)
 	}
@@ -98,7 +113,7 @@ func (r *receiver) close() {
 		c.Abort()
 	}
 	if r.host != nil {
-		r.host.close()
+		r.host.Close()
 	}
 }
 

@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/sctpguard/sctpguard/bench/internal/child"
+	"github.com/sctpguard/sctpguard/bench/internal/peerns"
 	"github.com/sctpguard/sctpguard/bench/internal/proc"
+	"github.com/sctpguard/sctpguard/sctpsock"
 )
 
 // Path names, in the order every cell runs them.
@@ -38,6 +40,7 @@ type bench struct {
 	s      settings
 	logf   func(string, ...any)
 	dir    string
+	host   *peerns.Host // the servers' namespace, with -consumer other
 	sink   *sink
 	echo   *echo
 	relays []*child.Child
@@ -60,12 +63,52 @@ func setUp(ctx context.Context, s settings, logf func(string, ...any)) (*bench, 
 	return b, nil
 }
 
-func (b *bench) start(ctx context.Context) error {
+// Where the servers (the consumers of every path) are: this namespace,
+// reached over loopback (MTU 64 KiB), or a namespace of their own reached
+// over a veth (MTU 1500), as a container is; the senders and relays stay
+// here.
+const (
+	sameNetns  = "same"
+	otherNetns = "other"
+)
+
+// consumerLink is the veth to the servers' namespace with -consumer other.
+var consumerLink = peerns.Link{
+	Names: [2]string{"sgtput0", "sgtput1"},
+	Addrs: [2]netip.Prefix{netip.MustParsePrefix("10.9.1.1/24"), netip.MustParsePrefix("10.9.1.2/24")},
+}
+
+// consumers returns how the servers listen: on loopback here, or in the
+// namespace it makes for them (-consumer other).
+func (b *bench) consumers() (listenFunc, error) {
+	if b.s.consumer != otherNetns {
+		return func(rcvbuf int) (*sctpsock.Listener, error) {
+			return sctpsock.Listen([]netip.AddrPort{netip.AddrPortFrom(loopback, 0)}, serverOptions(rcvbuf))
+		}, nil
+	}
 	var err error
-	if b.sink, err = startSink(b.s.rcvbuf); err != nil {
+	if b.host, err = peerns.New(consumerLink); err != nil {
+		return nil, err
+	}
+	at := netip.AddrPortFrom(b.host.Addr(), 0)
+	return func(rcvbuf int) (l *sctpsock.Listener, err error) {
+		err = b.host.In(func() error {
+			l, err = sctpsock.Listen([]netip.AddrPort{at}, serverOptions(rcvbuf))
+			return err
+		})
+		return l, err
+	}, nil
+}
+
+func (b *bench) start(ctx context.Context) error {
+	listen, err := b.consumers()
+	if err != nil {
 		return err
 	}
-	if b.echo, err = startEcho(); err != nil {
+	if b.sink, err = startSink(listen, b.s.rcvbuf); err != nil {
+		return err
+	}
+	if b.echo, err = startEcho(listen); err != nil {
 		return err
 	}
 	b.paths = append(b.paths, path{name: direct, toSink: b.sink.addr(), toEcho: b.echo.addr()})
@@ -98,6 +141,9 @@ func (b *bench) tearDown() {
 	}
 	if b.echo != nil {
 		b.echo.close()
+	}
+	if b.host != nil {
+		b.host.Close()
 	}
 	os.RemoveAll(b.dir)
 }
@@ -142,6 +188,7 @@ type sample struct {
 	cpuPerM time.Duration // the relay's CPU time per million messages
 	hasCPU  bool
 	t3      int64 // retransmission timeouts on the host while measured
+	discard int64 // DATA chunks discarded on the host while measured
 	err     error
 }
 
@@ -155,8 +202,8 @@ func (s sample) describe(name string, size, assocs int) string {
 		cpu = fmt.Sprintf(", relay CPU %s per 1M msgs", fmtCPU(s.cpuPerM))
 	}
 	t3 := ""
-	if s.t3 > 0 {
-		t3 = fmt.Sprintf(", %d retransmission timeouts", s.t3)
+	if s.t3 > 0 || s.discard > 0 {
+		t3 = fmt.Sprintf(", %d retransmission timeouts, %d chunks discarded", s.t3, s.discard)
 	}
 	return head + fmt.Sprintf("%s msg/s, %s MB/s%s%s", fmtCount(s.msgs), fmtMB(s.bytes), cpu, t3)
 }
@@ -205,7 +252,7 @@ func (b *bench) measure(ctx context.Context, p path, t *tally, size int) (sample
 	if err != nil {
 		return sample{}, err
 	}
-	t30, err := t3Expired()
+	loss0, err := readLosses()
 	if err != nil {
 		return sample{}, err
 	}
@@ -217,15 +264,16 @@ func (b *bench) measure(ctx context.Context, p path, t *tally, size int) (sample
 	if err != nil {
 		return sample{}, err
 	}
-	t31, err := t3Expired()
+	loss1, err := readLosses()
 	if err != nil {
 		return sample{}, err
 	}
 	secs := t1.Sub(t0).Seconds()
 	smp := sample{
-		bytes: float64(bytes1-bytes0) / secs,
-		reads: float64(msgs1-msgs0) / secs,
-		t3:    t31 - t30,
+		bytes:   float64(bytes1-bytes0) / secs,
+		reads:   float64(msgs1-msgs0) / secs,
+		t3:      loss1.sub(loss0).t3,
+		discard: loss1.sub(loss0).discards,
 	}
 	smp.msgs = smp.reads
 	if p.bytesOnly {

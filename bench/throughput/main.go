@@ -27,8 +27,16 @@
 // forked children) over the same window, per million messages relayed.
 //
 // A note lists the cells during which the kernel's SCTP retransmission
-// timer fired (SctpT3RtxExpireds): on loopback a receiver over its buffer
-// drops packets, and such a cell's rate is bound by the timer's backoff.
+// timer fired (SctpT3RtxExpireds), with the DATA chunks receivers discarded
+// meanwhile (SctpInDataChunkDiscards): such a cell's rate is bound by the
+// timer (net.sctp.rto_min, 1 s by default), not by the relay. A relay's
+// front window that closes while its upstream is the bottleneck turns the
+// sender's next chunk into a zero-window probe, which Linux discards and
+// resends only when the timer fires (see docs/benchmarks.md).
+//
+// The servers run in this network namespace, reached over loopback (MTU
+// 64 KiB), or with -consumer other in a namespace of their own reached over
+// a veth (MTU 1500), as a container is; senders and relays stay here.
 //
 // Latency: one association, a 100-byte message echoed back by the server,
 // one at a time, for -latency; the 50th and 99th percentile round trips.
@@ -40,6 +48,7 @@
 //	throughput -guard bin/sctpguard -quick        # 2 sizes, 2 rounds (~1.5 minutes): a smoke test
 //	throughput -guard bin/sctpguard -md -         # also the table as markdown between marker lines
 //	throughput -guard bin/sctpguard -syscalls     # and the relays' system calls per message (strace)
+//	throughput -guard bin/sctpguard -consumer other  # the servers in another netns, over a veth
 //
 // Numbers printed come only from the run.
 package main
@@ -70,7 +79,8 @@ type settings struct {
 	warm     time.Duration // before the measured part
 	latency  time.Duration // ping-pong per path and round
 	rounds   int
-	rcvbuf   int // the sink's SO_RCVBUF; 0: the kernel's default
+	rcvbuf   int    // the sink's SO_RCVBUF; 0: the kernel's default
+	consumer string // where the servers are: sameNetns or otherNetns
 	guard    string
 	socat    string
 	md       string
@@ -103,6 +113,7 @@ func parseFlags(args []string) (settings, error) {
 	fs.DurationVar(&s.latency, "latency", time.Second, "ping-pong time per path and round")
 	fs.IntVar(&s.rounds, "rounds", 5, "run every cell this many times, interleaved; the table shows medians")
 	fs.IntVar(&s.rcvbuf, "rcvbuf", 0, "the throughput server's SO_RCVBUF in `bytes` (0: the kernel's default)")
+	fs.StringVar(&s.consumer, "consumer", sameNetns, "where the servers are: same (this network namespace, over loopback) or other (a namespace of their own over a veth, MTU 1500, as a container)")
 	fs.StringVar(&s.guard, "guard", "sctpguard", "sctpguard binary")
 	fs.StringVar(&s.socat, "socat", "socat", "socat binary")
 	fs.StringVar(&s.md, "md", "", "also write the table as markdown to this `file` (- frames it on stdout)")
@@ -134,6 +145,9 @@ func parseFlags(args []string) (settings, error) {
 	}
 	if s.assocs, err = report.Counts("-assocs", *assocs, 1, 256); err != nil {
 		return s, err
+	}
+	if s.consumer != sameNetns && s.consumer != otherNetns {
+		return s, fmt.Errorf("-consumer %q: want %s or %s", s.consumer, sameNetns, otherNetns)
 	}
 	if s.dur <= 0 || s.warm < 0 || s.latency <= 0 || s.rounds < 1 {
 		return s, fmt.Errorf("-dur and -latency must be positive, -warm not negative, -rounds at least 1")
@@ -219,8 +233,12 @@ func header(s settings) string {
 	if s.rounds > 1 {
 		med = fmt.Sprintf(", medians of %d rounds", s.rounds)
 	}
-	return fmt.Sprintf("relay cost: SCTP_NODELAY, %v per throughput cell after %v warm-up, %v ping-pong%s (Linux %s, %s, %d CPUs)",
-		s.dur, s.warm, s.latency, med, release, where, runtime.NumCPU())
+	servers := "servers on loopback"
+	if s.consumer == otherNetns {
+		servers = "servers in another netns over a veth"
+	}
+	return fmt.Sprintf("relay cost: SCTP_NODELAY, %s, %v per throughput cell after %v warm-up, %v ping-pong%s (Linux %s, %s, %d CPUs)",
+		servers, s.dur, s.warm, s.latency, med, release, where, runtime.NumCPU())
 }
 
 func utsString(b []int8) string {

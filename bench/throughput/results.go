@@ -72,6 +72,7 @@ func (r *results) median(k key, name string) (sample, bool) {
 	var cpu []sample
 	for _, s := range good {
 		m.t3 += s.t3
+		m.discard += s.discard
 		if s.hasCPU {
 			cpu = append(cpu, s)
 		}

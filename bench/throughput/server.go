@@ -61,8 +61,12 @@ type sink struct {
 	done chan struct{} // closed when acceptSink ends
 }
 
-func startSink(rcvbuf int) (*sink, error) {
-	l, err := sctpsock.Listen([]netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0")}, serverOptions(rcvbuf))
+// listenFunc opens a server's listener, with the given SO_RCVBUF, where the
+// run puts its consumers (see consumers).
+type listenFunc func(rcvbuf int) (*sctpsock.Listener, error)
+
+func startSink(listen listenFunc, rcvbuf int) (*sink, error) {
+	l, err := listen(rcvbuf)
 	if err != nil {
 		return nil, fmt.Errorf("sink: %w", err)
 	}
@@ -168,8 +172,8 @@ type echo struct {
 	open map[*sctpsock.Conn]bool
 }
 
-func startEcho() (*echo, error) {
-	l, err := sctpsock.Listen([]netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0")}, serverOptions(0))
+func startEcho(listen listenFunc) (*echo, error) {
+	l, err := listen(0)
 	if err != nil {
 		return nil, fmt.Errorf("echo server: %w", err)
 	}

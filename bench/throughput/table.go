@@ -105,7 +105,7 @@ func (t *table) addNotes(socatReads, timeouts []string, spreads []spread, rounds
 	}
 	t.notes = append(t.notes, fmt.Sprintf("relay CPU: user+system time of the relay process (socat: with its forked children) per million messages relayed, in seconds; RTT: %d B ping-pong, one association.", latencySize))
 	if len(timeouts) > 0 {
-		t.notes = append(t.notes, "retransmission timeouts while measured (SctpT3RtxExpireds, all rounds; such a cell is bound by the kernel's timer): "+strings.Join(timeouts, "; "))
+		t.notes = append(t.notes, "retransmission timeouts while measured, with the DATA chunks receivers discarded (SctpT3RtxExpireds, SctpInDataChunkDiscards; all rounds; such a cell is bound by the kernel's timer): "+strings.Join(timeouts, "; "))
 	}
 	if l := spreadLine(spreads, rounds); l != "" {
 		t.notes = append(t.notes, l)
@@ -118,7 +118,7 @@ func timeoutsLine(res *results, k key) string {
 	var parts []string
 	for _, name := range []string{direct, socat, guard} {
 		if m, ok := res.median(k, name); ok && m.t3 > 0 {
-			parts = append(parts, fmt.Sprintf("%s %d", name, m.t3))
+			parts = append(parts, fmt.Sprintf("%s %d (%d discarded)", name, m.t3, m.discard))
 		}
 	}
 	if len(parts) == 0 {
